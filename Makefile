@@ -1,0 +1,65 @@
+# fuel-plugin-xenserver: `make` builds the plugin RPM, `make test` runs every test, `make demo` deploys
+# the plugin in the lab. Everything the build makes lives in .work/ (venvs, staging) and output/.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+PY3 ?= python3.11
+PY27 ?= /root/.pyenv/versions/2.7.18/bin/python
+WORK := .work
+VENV := $(WORK)/venv
+FPB_VENV := $(WORK)/venv-fpb
+NODE_VENV := $(WORK)/venv-node27
+PYTHON := $(VENV)/bin/python
+
+REV := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+VERSION := 4.0.$(REV)
+RPM := output/fuel-plugin-xenserver-4.0-$(VERSION)-1.noarch.rpm
+PLUGIN_SOURCES := $(shell git ls-files -co --exclude-standard plugin node/xenserver_plugin builder requirements/vendor.txt)
+
+.PHONY: all venvs sysdeps test lint unit node-test lab-test demo clean
+
+all: $(RPM)
+	@echo "$(RPM)"
+
+$(VENV)/.ready: requirements/tooling.txt
+	@command -v $(PY3) >/dev/null || { echo "$(PY3) not found: install Python 3.11 (or pass PY3=...)"; exit 1; }
+	rm -rf $(VENV) && $(PY3) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements/tooling.txt || { echo "cannot install requirements/tooling.txt: is PyPI reachable?"; exit 1; }
+	touch $@
+
+$(WORK)/venv-%27/.ready: requirements/%.txt $(VENV)/.ready
+	@test -x $(PY27) || { echo "Python 2.7 not found at $(PY27): install it (pyenv install 2.7.18) or pass PY27=..."; exit 1; }
+	rm -rf $(@D) && $(VENV)/bin/virtualenv -q -p $(PY27) $(@D)
+	$(@D)/bin/pip install -q -r $< || { echo "cannot install $< into the Python 2.7 venv: is PyPI reachable?"; exit 1; }
+	touch $@
+
+$(FPB_VENV)/.ready: requirements/fpb.txt $(VENV)/.ready
+	@test -x $(PY27) || { echo "Python 2.7 not found at $(PY27): install it (pyenv install 2.7.18) or pass PY27=..."; exit 1; }
+	rm -rf $(@D) && $(VENV)/bin/virtualenv -q -p $(PY27) $(@D)
+	$(@D)/bin/pip install -q -r $< || { echo "cannot install fuel-plugin-builder into its Python 2.7 venv: is PyPI reachable?"; exit 1; }
+	touch $@
+
+venvs: $(VENV)/.ready $(NODE_VENV)/.ready $(FPB_VENV)/.ready
+
+$(WORK)/.sysdeps: builder/sysdeps.py | $(VENV)/.ready
+	$(PYTHON) -m builder.sysdeps
+	touch $@
+
+$(RPM): $(PLUGIN_SOURCES) $(WORK)/.sysdeps $(FPB_VENV)/.ready
+	$(PYTHON) -m builder.plugin --fpb $(FPB_VENV)/bin/fpb --out output >/dev/null
+
+lint: $(VENV)/.ready
+	$(VENV)/bin/ruff check .
+
+# Node unit tests run under both interpreters the nodes may have.
+node-test: $(NODE_VENV)/.ready $(VENV)/.ready
+	$(NODE_VENV)/bin/python -m pytest -q node/tests
+	$(PYTHON) -m pytest -q node/tests
+
+unit: $(VENV)/.ready
+	$(PYTHON) -m pytest -q tests
+
+test: all venvs lint node-test unit
+
+clean:
+	rm -rf $(WORK) output

@@ -1,0 +1,1 @@
+"""One module per Fuel task; each exposes main(argv) -> exit code."""

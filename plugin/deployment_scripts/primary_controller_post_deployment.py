@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Fuel task entry point; the task itself is xenserver_plugin.tasks.primary_controller_post_deployment."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from xenserver_plugin.tasks import primary_controller_post_deployment  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(primary_controller_post_deployment.main(sys.argv[1:]))
