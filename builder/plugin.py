@@ -18,22 +18,42 @@ STAGE = WORK / "build" / PLUGIN_NAME
 DOWNLOADS = WORK / "downloads"
 # Build products of other steps (Dom0 supplemental pack, TestVM image) laid over the staged tree.
 ARTIFACTS = WORK / "artifacts" / "plugin"
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".gitkeep", "ruff.toml")
+# Repository files that are not part of the plugin.
+EXCLUDED_NAMES = {".gitkeep", "ruff.toml"}
 
 
 def stage_tree(plugin_version: str, stage: Path = STAGE) -> Path:
     """plugin/ with its version branded, the node package and vendored XenAPI in deployment_scripts/."""
     if stage.exists():
         shutil.rmtree(stage)
-    shutil.copytree(REPO / "plugin", stage, ignore=IGNORED)
+    copy_sources(REPO / "plugin", stage)
     metadata = stage / "metadata.yaml"
     metadata.write_text(metadata.read_text().replace(version.source_version(), plugin_version))
     scripts = stage / "deployment_scripts"
-    shutil.copytree(REPO / "node" / "xenserver_plugin", scripts / "xenserver_plugin", ignore=IGNORED)
+    copy_sources(REPO / "node" / "xenserver_plugin", scripts / "xenserver_plugin")
     vendor_xenapi(scripts)
     if ARTIFACTS.is_dir():
         shutil.copytree(ARTIFACTS, stage, dirs_exist_ok=True)
     return stage
+
+
+def source_files(directory: Path) -> list[Path]:
+    """The files git tracks, or would track, below directory: no caches or editor droppings."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z", "--",
+                             str(directory.relative_to(REPO))], capture_output=True, check=True).stdout
+    return [REPO / name for name in listed.decode().split("\0") if name]
+
+
+def copy_sources(source: Path, target: Path) -> None:
+    for path in source_files(source):
+        if path.name in EXCLUDED_NAMES or not path.is_file():
+            continue
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+    for empty in ("repositories/ubuntu", "repositories/centos"):
+        if (source / empty).is_dir():
+            (target / empty).mkdir(parents=True, exist_ok=True)
 
 
 def vendor_xenapi(scripts: Path) -> None:
