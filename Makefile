@@ -41,11 +41,11 @@ $(FPB_VENV)/.ready: requirements/fpb.txt $(VENV)/.ready
 
 venvs: $(VENV)/.ready $(NODE_VENV)/.ready $(FPB_VENV)/.ready
 
-$(WORK)/.sysdeps: builder/sysdeps.py | $(VENV)/.ready
-	$(PYTHON) -m builder.sysdeps
+$(WORK)/.sysdeps-%: builder/sysdeps.py | $(VENV)/.ready
+	$(PYTHON) -m builder.sysdeps $*
 	touch $@
 
-$(RPM): $(PLUGIN_SOURCES) $(WORK)/.sysdeps $(FPB_VENV)/.ready
+$(RPM): $(PLUGIN_SOURCES) $(WORK)/.sysdeps-build $(FPB_VENV)/.ready
 	$(PYTHON) -m builder.plugin --fpb $(FPB_VENV)/bin/fpb --out output >/dev/null
 
 lint: $(VENV)/.ready
@@ -59,7 +59,7 @@ node-test: $(NODE_VENV)/.ready $(VENV)/.ready
 unit: $(VENV)/.ready
 	$(PYTHON) -m pytest -q tests
 
-test: all venvs lint node-test unit
+test: all venvs $(WORK)/.sysdeps-lab lint node-test unit
 
 clean:
 	rm -rf $(WORK) output

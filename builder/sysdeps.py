@@ -1,32 +1,54 @@
-"""System tools the build needs: install them when root, else name the exact command to run."""
+"""System tools each part needs: install them when root, else name the exact command to run.
+
+Usage: python -m builder.sysdeps GROUP [GROUP ...]
+"""
 import os
 import shutil
 import subprocess
 import sys
 
-# command -> Debian package that provides it
-REQUIRED = {
-    "rpmbuild": "rpm",
-    "rpm2cpio": "rpm",
-    "createrepo_c": "createrepo-c",
-    "dpkg-scanpackages": "dpkg-dev",
-    "cpio": "cpio",
-    "xorriso": "xorriso",
+# group -> {command: Debian package that provides it}
+GROUPS: dict[str, dict[str, str]] = {
+    "build": {
+        "rpmbuild": "rpm",
+        "rpm2cpio": "rpm",
+        "createrepo_c": "createrepo-c",
+        "dpkg-scanpackages": "dpkg-dev",
+        "cpio": "cpio",
+        "xorriso": "xorriso",
+    },
+    "lab": {
+        "ip": "iproute2",
+        "nsenter": "util-linux",
+        "sshd": "openssh-server",
+        "ssh": "openssh-client",
+        "dhclient": "isc-dhcp-client",
+        "udhcpd": "udhcpd",
+        "ifup": "ifupdown",
+        "iptables": "iptables",
+        "crontab": "cron",
+        "sysctl": "procps",
+        "curl": "curl",
+    },
 }
 
 
 def missing_packages(required: dict[str, str]) -> list[str]:
-    return sorted({package for command, package in required.items() if shutil.which(command) is None})
+    return sorted({package for command, package in required.items()
+                   if shutil.which(command) is None and not os.path.exists(f"/usr/sbin/{command}")})
 
 
-def ensure(required: dict[str, str] = REQUIRED) -> None:
-    packages = missing_packages(required)
+def ensure(groups: list[str]) -> None:
+    unknown = set(groups) - GROUPS.keys()
+    if unknown:
+        sys.exit(f"unknown sysdeps group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
+    packages = sorted({p for group in groups for p in missing_packages(GROUPS[group])})
     if not packages:
         return
     command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
     if os.geteuid() != 0:
-        sys.exit("the build needs system packages; run as root:\n  apt-get update && " + " ".join(command))
-    print("installing build tools: " + " ".join(packages), flush=True)
+        sys.exit("system packages are missing; run as root:\n  apt-get update && " + " ".join(command))
+    print("installing system packages: " + " ".join(packages), flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if subprocess.run(command, env=env, check=False).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
@@ -35,4 +57,4 @@ def ensure(required: dict[str, str] = REQUIRED) -> None:
 
 
 if __name__ == "__main__":
-    ensure()
+    ensure(sys.argv[1:] or ["build"])
