@@ -10,3 +10,19 @@ if NODE_DIR not in sys.path:
 FIXTURES_DIR = os.environ.get(
     "XENSERVER_PLUGIN_FIXTURES",
     os.path.join(os.path.dirname(os.path.dirname(NODE_DIR)), "shared", "fixtures", "fuel9"))
+
+
+def fixture_path(*parts):
+    """Path of a shared Fuel 9 fixture, e.g. fixture_path("nailgun", "xs-ha", "compute-node12.yaml")."""
+    return os.path.join(FIXTURES_DIR, *parts)
+
+
+def all_fixtures():
+    """(relative name, path) of every astute.yaml fixture, sorted."""
+    found = []
+    for group in ("noop", os.path.join("nailgun", "xs-ha")):
+        directory = os.path.join(FIXTURES_DIR, group)
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".yaml"):
+                found.append((os.path.join(group, name), os.path.join(directory, name)))
+    return found
