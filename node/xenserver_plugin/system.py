@@ -1,6 +1,11 @@
 """Running local commands: argument lists only (no shell), logged without secrets."""
 import logging
+import os
 import subprocess
+import tempfile
+import threading
+
+import six
 
 from xenserver_plugin.errors import OperatorError
 
@@ -8,24 +13,66 @@ LOG = logging.getLogger(__name__)
 
 
 class CommandResult(object):
-    def __init__(self, argv, returncode, out, err):
+    def __init__(self, argv, returncode, out, err, timed_out=False):
         self.argv = argv
         self.returncode = returncode
         self.out = out
         self.err = err
+        self.timed_out = timed_out
+
+    @property
+    def ok(self):
+        return self.returncode == 0 and not self.timed_out
 
 
-def run(argv, input_text=None, check=True, env=None):
-    """Run argv; input_text goes to stdin (the way to pass a secret). Raises RuntimeError on failure."""
+def _read_back(stream):
+    stream.seek(0)
+    data = stream.read()
+    stream.close()
+    return six.ensure_str(data, errors="replace")
+
+
+def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=False):
+    """Run argv; input_text goes to stdin (the way to pass a secret). Raises RuntimeError on failure.
+
+    Output is collected in unlinked temporary files, not pipes, so a command that leaves a daemon behind
+    (ssh -f, dhclient) cannot hang the task by holding the pipe open. `timeout` (seconds) kills the
+    command; `new_session` runs it in its own session without a controlling terminal (setsid).
+    `env` is never logged: it is how a secret reaches a helper without touching argv or disk.
+    """
     LOG.debug("run: %s", " ".join(argv))
+    out_file = tempfile.TemporaryFile()
+    err_file = tempfile.TemporaryFile()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=env, universal_newlines=True)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out_file, stderr=err_file, env=env,
+                                close_fds=True, preexec_fn=os.setsid if new_session else None)
     except OSError as error:
+        out_file.close()
+        err_file.close()
         raise OperatorError("Cannot run %s: %s." % (argv[0], error.strerror),
                             "Install the package that provides %s on this node." % argv[0])
-    out, err = proc.communicate(input_text)
-    result = CommandResult(argv, proc.returncode, out, err)
-    if check and proc.returncode != 0:
-        raise RuntimeError("%s exited %d: %s" % (" ".join(argv), proc.returncode, err.strip()))
+    expired = []
+    timer = None
+    if timeout:
+        def kill():
+            expired.append(True)
+            try:
+                proc.kill()
+            except OSError:
+                pass
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
+    try:
+        proc.communicate(six.ensure_binary(input_text) if input_text is not None else None)
+    finally:
+        if timer:
+            timer.cancel()
+    result = CommandResult(argv, proc.returncode, _read_back(out_file), _read_back(err_file), bool(expired))
+    if result.timed_out:
+        LOG.debug("timed out after %ss: %s", timeout, argv[0])
+    if check and not result.ok:
+        raise RuntimeError("%s %s: %s" % (" ".join(argv),
+                                          "timed out after %ss" % timeout if result.timed_out
+                                          else "exited %d" % proc.returncode, result.err.strip()))
     return result
