@@ -15,13 +15,15 @@ from xenserver_plugin.errors import OperatorError
 
 DEFAULT_PATH = "/etc/astute.yaml"
 PRIVATE_BRIDGE = "br-prv"
+# libyaml's safe loader when present (astute.yaml is large), else the pure-Python one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load(path=DEFAULT_PATH):
     """Read astute.yaml; a missing or unreadable file is an operator error."""
     try:
         with open(path) as stream:
-            data = yaml.safe_load(stream)
+            data = yaml.load(stream, Loader=SAFE_LOADER)
     except (IOError, OSError) as error:
         raise OperatorError(
             "Cannot read the node's deployment data %s: %s." % (path, error.strerror),
