@@ -1,12 +1,98 @@
-"""Task compute_post_deployment (body delivered by its issue; for now it checks the node's data)."""
-from xenserver_plugin import astute, runner
+"""Task compute_post_deployment: make a deployed Fuel compute node a XenServer compute node.
+
+Steps 4-12 of the compute issue, each module one concern: Dom0 routes, the NAT gateway and console
+forward, the Dom0 plugins (supplemental pack), the XenAPI SDK, Nova, Neutron, Ceilometer, housekeeping
+and the image cache clean-up. Everything that can fail on the operator's input is checked before the
+first change, so a failure leaves nothing half-written.
+"""
+import logging
+import sys
+
+from xenserver_plugin import (
+    astute,
+    ceilometer,
+    dom0_routes,
+    gateway,
+    housekeeping,
+    image_cache,
+    neutron,
+    nova,
+    runner,
+    steps,
+    xenapi_module,
+)
+from xenserver_plugin.errors import OperatorError
 
 TASK = "compute_post_deployment"
+LOG = logging.getLogger(TASK)
+
+
+def open_dom0(settings):
+    from xenserver_plugin.dom0 import Dom0
+    return Dom0(settings)
+
+
+def ensure_dom0_plugins(run, dom0, settings):
+    """The supplemental pack (installed when install_xapi is ticked, else only verified)."""
+    try:
+        from xenserver_plugin import suppack
+    except ImportError:
+        LOG.warning("suppack module not available: Dom0 plugins neither installed nor verified")
+        return
+    suppack.ensure_installed(run, dom0, settings.install_xapi)
+
+
+def dom0_networks(node):
+    """The storage and management networks (real prefixes), each once."""
+    networks = []
+    for endpoint in (node.storage, node.management):
+        if endpoint is not None and endpoint.network not in networks:
+            networks.append(endpoint.network)
+    return networks
+
+
+def verify_xenapi_importable(run):
+    if run.dry_run or xenapi_module.importable():
+        return
+    raise OperatorError(
+        "The node's Python cannot import the XenAPI module after it was installed, so "
+        "neutron-rootwrap-xen-dom0 cannot reach Dom0.",
+        "Check that %s is the Python Neutron runs under and that its dist-packages directory is writable, "
+        "then re-run the task." % sys.executable)
+
+
+def deploy(run, node, dom0, himn):
+    settings = node.settings
+    nic, physnet = node.require_private_nic()
+    private_bridge = neutron.private_dom0_bridge(dom0, nic)
+    dom0_routes.ensure(run, dom0, dom0_networks(node), himn.address)
+    gateway.ensure(run, himn, node.management, node.storage)
+    ensure_dom0_plugins(run, dom0, settings)
+    xenapi_module.ensure(run)
+    verify_xenapi_importable(run)
+    nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl)
+    neutron.ensure(run, dom0, settings, physnet, private_bridge)
+    ceilometer.ensure(run, settings, node.ceilometer_enabled)
+    housekeeping.ensure(run, dom0)
+    image_cache.install(run)
 
 
 def body(args, data):
-    astute.plugin_settings(data)
-    return "0 changes (nothing to do yet)"
+    node = astute.Node(data)
+    settings = node.settings          # plugin section and credentials first: clear error, no change
+    node.require_private_nic()
+    if node.management is None:
+        raise OperatorError(
+            "This node has no management network address in its network_scheme.",
+            "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
+    himn = gateway.find_himn_link()
+    run = steps.Run(dry_run=args.dry_run)
+    dom0 = open_dom0(settings)
+    try:
+        deploy(run, node, dom0, himn)
+    finally:
+        dom0.close()
+    return run.summary()
 
 
 def main(argv):

@@ -1,0 +1,96 @@
+"""The Neutron OVS agent on the compute VM drives Dom0's Open vSwitch (step 9 of the compute task).
+
+The agent's commands go through neutron-rootwrap-xen-dom0 -> XenAPI -> the `netwrap` Dom0 plugin; the
+private physnet maps to the Dom0 bridge of the XenServer network behind the compute VM's private NIC.
+"""
+from xenserver_plugin import dom0_files, ini, services, system
+from xenserver_plugin.errors import OperatorError
+
+ROOTWRAP_CONF = "/etc/neutron/rootwrap.conf"
+OVS_AGENT_INI = "/etc/neutron/plugins/ml2/openvswitch_agent.ini"
+GROUP = "neutron"
+SERVICE = "neutron-openvswitch-agent"
+DOM0_URL = "http://169.254.0.1"
+ROOT_HELPER = "neutron-rootwrap-xen-dom0 %s" % ROOTWRAP_CONF
+SECRETS = (("xenapi", "xenapi_connection_password"),)
+MODPROBE_DIR = "/etc/modprobe.d"
+BRIDGE_BLACKLIST_PREFIX = "blacklist-bridge"
+XENSERVER_7_PLATFORM = (2, 0, 0)
+
+
+def parse_mac(ip_o_link_output):
+    """The MAC address in `ip -o link show dev NIC` output (lower case), or None."""
+    fields = ip_o_link_output.split()
+    for index, field in enumerate(fields[:-1]):
+        if field == "link/ether":
+            return fields[index + 1].lower()
+    return None
+
+
+def nic_mac(nic):
+    result = system.run(["ip", "-o", "link", "show", "dev", nic], check=False)
+    mac = parse_mac(result.out) if result.returncode == 0 else None
+    if not mac:
+        raise OperatorError(
+            "The private network NIC %s named by this node's network_scheme does not exist here." % nic,
+            "Check the compute node's interface assignment in Fuel (Nodes tab, Configure interfaces) "
+            "against the compute VM's NICs in XenCenter, then redeploy.")
+    return mac
+
+
+def dom0_bridge_for_mac(xenapi, mac):
+    """The Dom0 bridge of the XenServer network whose VIF has this MAC (the attached VIF wins over
+    copies of the same MAC on snapshots or halted clones)."""
+    records = xenapi.VIF.get_all_records()
+    matches = [record for record in records.values() if (record.get("MAC") or "").lower() == mac.lower()]
+    if not matches:
+        raise OperatorError(
+            "No VIF with the MAC %s of this node's private network NIC exists on the XenServer host." % mac,
+            "Give the compute VM a NIC on the XenServer network that carries the private (VLAN) traffic and "
+            "assign the Private network to that NIC in Fuel.")
+    matches.sort(key=lambda record: not record.get("currently_attached", False))
+    return xenapi.network.get_bridge(matches[0]["network"])
+
+
+def rootwrap_options(settings):
+    return [
+        ("xenapi", "xenapi_connection_url", DOM0_URL),
+        ("xenapi", "xenapi_connection_username", settings.username),
+        ("xenapi", "xenapi_connection_password", settings.password),
+    ]
+
+
+def agent_options(physnet, dom0_bridge):
+    return [
+        ("agent", "root_helper", ROOT_HELPER),
+        ("agent", "root_helper_daemon", ""),
+        ("agent", "minimize_polling", "False"),
+        ("ovs", "integration_bridge", "br-int"),
+        ("ovs", "bridge_mappings", "%s:%s" % (physnet, dom0_bridge)),
+    ]
+
+
+def ensure_linux_bridge_allowed(run, dom0):
+    """XenServer 6.5 blacklists the Linux bridge module in Dom0; the agent's hybrid firewall needs it."""
+    if tuple(dom0.platform_version) >= XENSERVER_7_PLATFORM:
+        return
+    listing = dom0.ssh(["ls", "-1", MODPROBE_DIR], check=False).out
+    for name in sorted(listing.split()):
+        if name.startswith(BRIDGE_BLACKLIST_PREFIX):
+            dom0_files.ensure_absent(run, dom0, "%s/%s" % (MODPROBE_DIR, name),
+                                     "Dom0 allows Linux bridges (%s/%s removed)" % (MODPROBE_DIR, name))
+
+
+def private_dom0_bridge(dom0, private_nic):
+    """The Dom0 bridge behind the compute VM's private NIC (found before any change: nothing half-done)."""
+    return dom0_bridge_for_mac(dom0.xenapi.xenapi, nic_mac(private_nic))
+
+
+def ensure(run, dom0, settings, physnet, bridge):
+    mark = len(run.changes)
+    ini.ensure_options(run, ROOTWRAP_CONF, rootwrap_options(settings), mode=0o640, group=GROUP,
+                       secrets=SECRETS, service="neutron-rootwrap-xen-dom0")
+    ini.ensure_options(run, OVS_AGENT_INI, agent_options(physnet, bridge), service=SERVICE)
+    ensure_linux_bridge_allowed(run, dom0)
+    services.restart_if_changed(run, mark, SERVICE)
+    return bridge

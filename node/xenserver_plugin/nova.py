@@ -1,0 +1,40 @@
+"""Nova compute on the XenAPI driver: /etc/nova/nova-compute.conf (steps 6 and 7 of the compute task).
+
+Every option name exists in Nova Mitaka ([xenserver] group registered by nova/virt/xenapi, see
+../shared/reference/nova-xenapi.txt); a unit test checks that against the reference file.
+"""
+from xenserver_plugin import ini, services
+
+NOVA_COMPUTE_CONF = "/etc/nova/nova-compute.conf"
+SERVICE = "nova-compute"
+GROUP = "nova"
+DOM0_URL = "http://169.254.0.1"
+NOVNC_PORT = 6080
+SECRETS = (("xenserver", "connection_password"),)
+
+
+def novncproxy_base_url(public_vip, public_ssl):
+    return "%s://%s:%d/vnc_auto.html" % ("https" if public_ssl else "http", public_vip, NOVNC_PORT)
+
+
+def options(settings, management_address, public_vip, public_ssl):
+    """[(section, key, value)]: the driver, the console, and the XenAPI connection over the HIMN."""
+    return [
+        ("DEFAULT", "compute_driver", "xenapi.XenAPIDriver"),
+        ("DEFAULT", "force_config_drive", "True"),
+        ("vnc", "novncproxy_base_url", novncproxy_base_url(public_vip, public_ssl)),
+        ("vnc", "vncserver_proxyclient_address", management_address),
+        ("xenserver", "connection_url", DOM0_URL),
+        ("xenserver", "connection_username", settings.username),
+        ("xenserver", "connection_password", settings.password),
+        ("xenserver", "vif_driver", "nova.virt.xenapi.vif.XenAPIOpenVswitchDriver"),
+        ("xenserver", "ovs_integration_bridge", "br-int"),
+        ("xenserver", "cache_images", "all"),
+    ]
+
+
+def ensure(run, settings, management_address, public_vip, public_ssl):
+    mark = len(run.changes)
+    ini.ensure_options(run, NOVA_COMPUTE_CONF, options(settings, management_address, public_vip, public_ssl),
+                       mode=0o640, group=GROUP, secrets=SECRETS, service=SERVICE)
+    services.restart_if_changed(run, mark, SERVICE)
