@@ -1,0 +1,119 @@
+"""A XenServer Dom0 lab host: the HIMN bridge, its DHCP server, sshd, the XenAPI server (C1) and xe."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from pyroute2 import NetNS
+
+from lab.errors import LabError
+from lab.host import LabHost
+from lab.paths import FILES, REPO, node_python, tooling_python
+from lab.spec import HIMN_ADDRESS, HIMN_BRIDGE, HostSpec
+
+HOST_JSON = "/etc/lab-xenserver/host.json"
+STATE_JSON = "/var/lib/lab-xenserver/state.json"
+PLUGINS_DIR = "/etc/xapi.d/plugins"
+UDHCPD_CONF = "/etc/udhcpd.conf"
+SERVICE_TIMEOUT = 20.0
+
+
+def xenserver_config(spec: HostSpec):
+    """The HostSpec's HostConfig, or XenServer's defaults for a host of that name (C1)."""
+    if spec.xenserver is not None:
+        return spec.xenserver
+    from lab.xenserver.config import HostConfig
+    return HostConfig.default(spec.name, password=spec.root_password)
+
+
+def xenapi_server_available() -> bool:
+    return (REPO / "lab" / "xenserver" / "server.py").exists()
+
+
+def setup_dom0(host: LabHost, spec: HostSpec) -> None:
+    """Files and network of a Dom0; the services start with start_services()."""
+    config = xenserver_config(spec)
+    _himn_bridge(host, spec)
+    host.run(["/bin/sh", str(FILES / "dom0-setup.sh"), str(FILES), str(node_python("2.7"))])
+    host.write_file("/etc/xensource-inventory", inventory(config))
+    host.write_file("/etc/redhat-release",
+                    f"XenServer release {config.product_version}-{config.release.build_number} (xenenterprise)\n")
+    host.write_file(HOST_JSON, config.to_json(), mode=0o600)
+    for name, xe_args in (("xe", ""), ("xe-install-supplemental-pack", " install-supplemental-pack")):
+        host.write_file(f"/usr/bin/{name}", xe_wrapper(xe_args), mode=0o755)
+    host.write_file(UDHCPD_CONF, udhcpd_conf(spec.dhcp_range))
+    if spec.root_password:
+        # the password reaches /etc/shadow through chpasswd's stdin only
+        host.run(["chpasswd"], input=f"root:{spec.root_password}\n")
+
+
+def start_services(host: LabHost, spec: HostSpec) -> None:
+    """Start DHCP, sshd and the XenAPI server in Dom0 and wait until each listens."""
+    host.spawn(["udhcpd", "-f", UDHCPD_CONF], host.log_dir / "udhcpd.log")
+    host.spawn(["/usr/sbin/sshd", "-D", "-e"], host.log_dir / "sshd.log")
+    waits = [("udp", 67, "udhcpd"), ("tcp", 22, "sshd")]
+    if xenapi_server_available():
+        argv = [str(tooling_python()), "-m", "lab.xenserver.server", "--config", HOST_JSON, "--state", STATE_JSON,
+                "--listen", "0.0.0.0:80", "--dom0-python", str(node_python("2.7")), "--plugins-dir", PLUGINS_DIR]
+        host.spawn(argv, host.log_dir / "xenapi.log", env={"PYTHONPATH": str(REPO)})
+        waits.append(("tcp", 80, "xenapi"))
+    for proto, port, name in waits:
+        wait_listening(host, port, proto, name)
+
+
+def wait_listening(host: LabHost, port: int, proto: str, name: str, timeout: float = SERVICE_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not host.listening(port, proto):
+        if time.monotonic() > deadline:
+            log = host.log_dir / f"{name}.log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
+            raise LabError(f"{host.name}: {name} did not listen on {proto}/{port} within {timeout:.0f}s; "
+                           f"log {log}:\n{tail}")
+        time.sleep(0.05)
+
+
+def _himn_bridge(host: LabHost, spec: HostSpec) -> None:
+    himn = spec.himn_nic()
+    assert himn is not None  # validated
+    with NetNS(host.netns) as ns:
+        ns.link("add", ifname=HIMN_BRIDGE, kind="bridge", br_stp_state=0, br_forward_delay=0)
+        bridge = ns.link_lookup(ifname=HIMN_BRIDGE)[0]
+        ns.addr("add", index=bridge, address=HIMN_ADDRESS, prefixlen=16)
+        ns.link("set", index=ns.link_lookup(ifname=himn.name)[0], master=bridge)
+        ns.link("set", index=bridge, state="up")
+
+
+def xe_wrapper(extra_args: str) -> str:
+    return (f"#!/bin/sh\n# lab: xe talks to this Dom0's XenAPI server (lab.xenserver)\n"
+            f"PYTHONPATH={REPO} exec {tooling_python()} -m lab.xenserver.xe{extra_args} \"$@\"\n")
+
+
+def udhcpd_conf(dhcp_range: tuple[str, str, str]) -> str:
+    start, end, netmask = dhcp_range
+    return "\n".join([
+        "# HIMN DHCP as XenServer serves it: leases on the xenapi bridge, Dom0 as the router",
+        f"start {start}", f"end {end}", f"interface {HIMN_BRIDGE}", "max_leases 254",
+        f"option subnet {netmask}", f"option router {HIMN_ADDRESS}", "option lease 86400",
+        "lease_file /var/lib/misc/udhcpd.leases", "pidfile /run/udhcpd.pid", ""])
+
+
+def inventory(config) -> str:
+    """/etc/xensource-inventory as XenServer writes it."""
+    release = config.release
+    values = {
+        "PRODUCT_BRAND": "XenServer", "PRODUCT_NAME": "xenenterprise",
+        "PRODUCT_VERSION": config.product_version, "PRODUCT_VERSION_TEXT": release.product_version_text,
+        "PRODUCT_VERSION_TEXT_SHORT": release.product_version_text, "PLATFORM_NAME": "XCP",
+        "PLATFORM_VERSION": release.platform_version, "BUILD_NUMBER": release.build_number,
+        "INSTALLATION_DATE": release.date, "INSTALLATION_UUID": config.uuid,
+        "CONTROL_DOMAIN_UUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"lab-dom0:{config.uuid}")),
+        "MANAGEMENT_INTERFACE": "xenbr0", "MANAGEMENT_ADDRESS_TYPE": "IPv4",
+        "DOM0_VCPUS": "4", "DOM0_MEM": "4096",
+    }
+    return "".join(f"{key}='{value}'\n" for key, value in values.items())
+
+
+def dom0_hostname(spec: HostSpec) -> str:
+    config = spec.xenserver
+    return getattr(config, "hostname", None) or spec.name
+

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Make a lab host look like a Fuel 9.0 Ubuntu 14.04 node to the plugin's tasks.
+#   node-setup.sh FILES_DIR PYTHON PYTHON_VARIANT(2.7|3)
+set -eu
+files=$1; python=$2; variant=$3
+# `python` is the node interpreter, wherever a task looks for it
+for dir in /usr/bin /usr/local/bin; do
+    ln -sf "$python" "$dir/python"
+    if [ "$variant" = 2.7 ]; then ln -sf "$python" "$dir/python2"; ln -sf "$python" "$dir/python2.7"; fi
+done
+cat > /etc/lsb-release <<'LSB'
+DISTRIB_ID=Ubuntu
+DISTRIB_RELEASE=14.04
+DISTRIB_CODENAME=trusty
+DISTRIB_DESCRIPTION="Ubuntu 14.04.5 LTS"
+LSB
+# ifupdown reads interfaces.d, as Fuel's network configuration writes it
+mkdir -p /etc/network/interfaces.d /run/network
+rm -rf /etc/network/interfaces.d/*
+printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > /etc/network/interfaces
+# upstart jobs and iptables persistence as on Ubuntu 14.04
+for job in start stop restart status reload; do ln -sf /usr/sbin/service "/usr/sbin/$job"; done
+install -m 0755 "$files/netfilter-persistent" /usr/sbin/netfilter-persistent
+printf '#!/bin/sh\nexec /usr/sbin/netfilter-persistent "$@"\n' > /etc/init.d/iptables-persistent
+chmod 0755 /etc/init.d/iptables-persistent
+# the guest's xenstore tools
+for tool in xenstore-read xenstore-write xenstore-exists xenstore-rm; do
+    install -m 0755 "$files/xenstore" "/usr/bin/$tool"
+done
+mkdir -p /var/lib/lab/xenstore
+# the system users the OpenStack packages create
+for user in nova neutron ceilometer; do
+    getent passwd "$user" >/dev/null || useradd --system --user-group --home-dir "/var/lib/$user" \
+        --shell /bin/false "$user"
+done

@@ -1,0 +1,113 @@
+"""One lab host: a network namespace plus a mount namespace (overlays) kept alive by a holder process.
+
+Commands enter both with nsenter; they run as root with a clean environment, as on a freshly booted node.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class HostCommandError(subprocess.CalledProcessError):
+    """A command in a lab host failed; str() names the host, the command, its exit code and its stderr."""
+
+    def __init__(self, host: str, result: subprocess.CompletedProcess):
+        super().__init__(result.returncode, result.args, result.stdout, result.stderr)
+        self.host = host
+
+    def __str__(self) -> str:
+        err = (self.stderr or self.stdout or "").strip()
+        if isinstance(err, bytes):
+            err = err.decode(errors="replace")
+        tail = err[-800:]
+        return f"[{self.host}] {shlex.join(map(str, self.cmd))} exited {self.returncode}: {tail}"
+
+
+@dataclass
+class LabHost:
+    name: str
+    kind: str
+    netns: str
+    holder_pid: int
+    log_dir: Path
+    # called with (host name, pid, argv) for every spawned process so the lab can stop it on down
+    on_spawn: Callable[[str, int, list[str]], None] = field(default=lambda host, pid, argv: None, repr=False)
+
+    def enter_argv(self, cwd: str | None = None) -> list[str]:
+        """nsenter prefix entering this host's network, mount and UTS namespaces."""
+        argv = ["nsenter", "-t", str(self.holder_pid), "--net", "--mount", "--uts"]
+        if cwd:
+            argv.append(f"--wd={cwd}")
+        return [*argv, "--"]
+
+    @staticmethod
+    def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {"PATH": HOST_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root", "LOGNAME": "root",
+               "SHELL": "/bin/bash", "TERM": "dumb"}
+        env.update(extra or {})
+        return env
+
+    def run(self, argv: Sequence[str], input: str | bytes | None = None, timeout: float = 120,
+            check: bool = True, env: Mapping[str, str] | None = None,
+            cwd: str | None = None) -> subprocess.CompletedProcess:
+        """Run `argv` in the host as root; text in and out unless `input` is bytes."""
+        text = not isinstance(input, bytes)
+        result = subprocess.run([*self.enter_argv(cwd), *argv], input=input, capture_output=True, text=text,
+                                timeout=timeout, env=self.environment(env), check=False)
+        result.args = list(argv)
+        if check and result.returncode != 0:
+            raise HostCommandError(self.name, result)
+        return result
+
+    def sh(self, script: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """Run a shell script (arguments as $1...; never interpolate values into `script`)."""
+        return self.run(["/bin/sh", "-c", script, "sh", *args], **kwargs)
+
+    def spawn(self, argv: Sequence[str], log_path: str | Path | None = None,
+              env: Mapping[str, str] | None = None, cwd: str | None = None) -> int:
+        """Start a long-running process in the host; its output goes to `log_path` (a path on this machine,
+        default `<lab state>/logs/<host>/<program>.log`). The PID is tracked and killed on down."""
+        log = Path(log_path) if log_path else self.log_dir / f"{Path(argv[0]).name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([*self.enter_argv(cwd), *argv], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, env=self.environment(env), start_new_session=True)
+        self.on_spawn(self.name, proc.pid, list(argv))
+        return proc.pid
+
+    def write_file(self, path: str, data: str | bytes, mode: int = 0o644) -> None:
+        """Write a file as the host sees it (it lands in the host's overlay), creating its directory."""
+        payload = data.encode() if isinstance(data, str) else data
+        script = ('mkdir -p "$(dirname "$1")" && cat > "$1.lab-tmp" && chmod "$2" "$1.lab-tmp"'
+                  ' && mv -f "$1.lab-tmp" "$1"')
+        self.sh(script, path, format(mode, "o"), input=payload)
+
+    def read_file(self, path: str) -> str:
+        return self.run(["cat", "--", path]).stdout
+
+    def exists(self, path: str) -> bool:
+        return self.run(["test", "-e", path], check=False).returncode == 0
+
+    def proc_net(self, name: str) -> str:
+        """/proc/net/<name> of this host's network namespace, read without entering it."""
+        return Path(f"/proc/{self.holder_pid}/net/{name}").read_text()
+
+    def listening(self, port: int, proto: str = "tcp") -> bool:
+        """A socket bound to `port` in this host (TCP: in LISTEN state)."""
+        want = f":{port:04X}"
+        for table in (proto, f"{proto}6"):
+            for line in self.proc_net(table).splitlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(want) and (proto != "tcp" or fields[3] == "0A"):
+                    return True
+        return False
+
+
+def os_is_root() -> bool:
+    return os.geteuid() == 0

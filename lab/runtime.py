@@ -1,0 +1,241 @@
+"""Bring a lab up from a LabSpec, find it again, and take it down without leaving anything behind (C2).
+
+    lab = up(spec)                  # namespaces, overlays, links, Dom0 services; raises LabError
+    lab.host("compute-1").run(["ip", "-o", "addr"])
+    down(spec.prefix)               # every process, namespace, veth and mount of the prefix
+
+A failed `up` takes down what it made before raising.
+"""
+from __future__ import annotations
+
+import select
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab import dom0, links, namespaces, nodeos
+from lab.errors import LabError
+from lab.host import LabHost, os_is_root
+from lab.paths import FILES, NODE_VENV, STATE_ROOT, TOOLING_VENV, site_packages
+from lab.spec import HostSpec, LabSpec, SpecError
+from lab.state import LabState
+
+# overlays over the machine's directories: the host sees the system and writes into its own layer
+SYSTEM_OVERLAYS = ["/etc", "/var", "/usr"]
+# overlays over an empty directory: the machine's home directories (and what they hold) stay out of hosts
+FRESH_DIRS = ["/root", "/home", "/opt", "/srv"]
+HOLDER_TIMEOUT = 15.0
+
+
+@dataclass
+class Lab:
+    prefix: str
+    state_dir: Path
+    spec: LabSpec
+    hosts: dict[str, LabHost]
+
+    def host(self, name: str) -> LabHost:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise LabError(f"lab {self.prefix!r} has no host {name!r} (hosts: {', '.join(self.hosts)})") from None
+
+    def down(self) -> None:
+        down(self.prefix, self.state_dir)
+
+    def status(self) -> dict[str, Any]:
+        return status(self.prefix, self.state_dir)
+
+
+def state_dir_for(prefix: str, state_dir: str | Path | None = None) -> Path:
+    return Path(state_dir) if state_dir else STATE_ROOT / prefix
+
+
+def host_mounts() -> list[str]:
+    """The mounts of every host's namespace, as host-mounts.sh takes them (overlay:, fresh:, keep:)."""
+    mounts = [f"overlay:{d}" for d in SYSTEM_OVERLAYS if Path(d).is_dir()]
+    mounts += [f"overlay:{p}" for venv in (NODE_VENV, TOOLING_VENV) for p in site_packages(venv)]
+    mounts += [f"fresh:{d}" for d in FRESH_DIRS if Path(d).is_dir()]
+    mounts += [f"keep:{p}" for p in interpreter_homes() if any(p.startswith(f"{d}/") for d in FRESH_DIRS)]
+    return mounts
+
+
+def interpreter_homes() -> list[str]:
+    """Installation prefixes of the venvs' base interpreters (pyenv keeps them under /root)."""
+    homes = []
+    for venv in (NODE_VENV, TOOLING_VENV):
+        cfg = venv / "pyvenv.cfg"
+        if cfg.exists():
+            for line in cfg.read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "home":
+                    homes.append(str(Path(value.strip()).resolve().parent))
+    return sorted(set(homes))
+
+
+def require_root() -> None:
+    if not os_is_root():
+        raise LabError("the lab needs root (it creates network namespaces, veths and mounts): run it as root")
+
+
+def is_up(prefix: str) -> bool:
+    return bool(namespaces.list_netns(prefix))
+
+
+def up(spec: LabSpec, state_dir: str | Path | None = None) -> Lab:
+    """Create every host, link and Dom0 service of `spec`; on any failure remove all of it and raise."""
+    require_root()
+    try:
+        spec.validate()
+    except SpecError as err:
+        raise LabError(str(err)) from None
+    directory = state_dir_for(spec.prefix, state_dir)
+    if is_up(spec.prefix):
+        found = ", ".join(namespaces.list_netns(spec.prefix))
+        raise LabError(f"a lab with prefix {spec.prefix!r} is already up ({found}); "
+                       f"take it down first (down {spec.prefix}) or use another prefix")
+    for stale in ("hosts", "logs"):
+        shutil.rmtree(directory / stale, ignore_errors=True)
+    state = LabState(directory)
+    with state.update() as data:
+        data.clear()
+        data.update({"prefix": spec.prefix, "status": "starting", "spec": spec.to_dict(), "netns": [],
+                     "hosts": {}, "processes": [], "started": time.time()})
+    try:
+        lab = _build(spec, directory, state)
+    except BaseException:
+        down(spec.prefix, directory)
+        raise
+    with state.update() as data:
+        data["status"] = "up"
+    return lab
+
+
+def _build(spec: LabSpec, directory: Path, state: LabState) -> Lab:
+    names = {host.name: f"{spec.prefix}-{host.name}" for host in spec.hosts}
+    for netns in [links.switch_netns(spec.prefix), *names.values()]:
+        with state.update() as data:
+            data["netns"].append(netns)
+        namespaces.create_netns(netns)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        hosts = dict(zip(names, pool.map(lambda h: _start_host(h, names[h.name], directory, state),
+                                        spec.hosts), strict=True))
+    links.wire(spec, names)
+    lab = Lab(spec.prefix, directory, spec, hosts)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda h: _setup_host(hosts[h.name], h), spec.hosts))
+    return lab
+
+
+def _start_host(spec: HostSpec, netns: str, directory: Path, state: LabState) -> LabHost:
+    """Mount namespace with overlays, entered from the host's network namespace, held by a sleeping process."""
+    root = directory / "hosts" / spec.name
+    mounts = host_mounts()
+    for mount in mounts:
+        if not mount.startswith("keep:"):
+            key = mount.split(":", 1)[1].replace("/", "_")
+            (root / "upper" / key).mkdir(parents=True, exist_ok=True)
+            (root / "work" / key).mkdir(parents=True, exist_ok=True)
+    hostname = dom0.dom0_hostname(spec) if spec.kind == "dom0" else spec.name
+    argv = ["nsenter", f"--net={namespaces.netns_path(netns)}", "--", "unshare", "--mount", "--uts",
+            "--propagation", "private", "--", "/bin/sh", str(FILES / "host-mounts.sh"), str(root), hostname, *mounts]
+    log_dir = directory / "logs" / spec.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "holder.log", "wb") as err:
+        holder = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                  start_new_session=True)
+    with state.update() as data:
+        data["hosts"][spec.name] = {"netns": netns, "kind": spec.kind, "holder_pid": holder.pid,
+                                    "holder_start": namespaces.start_time(holder.pid)}
+    assert holder.stdout is not None
+    ready, _, _ = select.select([holder.stdout], [], [], HOLDER_TIMEOUT)
+    line = holder.stdout.readline() if ready else b""
+    holder.stdout.close()
+    if line.strip() != b"ready":
+        raise LabError(f"host {spec.name}: its mount namespace could not be set up; see {log_dir / 'holder.log'}: "
+                       + (log_dir / "holder.log").read_text(errors="replace")[-800:])
+    host = LabHost(spec.name, spec.kind, netns, holder.pid, log_dir)
+    host.on_spawn = lambda name, pid, argv: _record_spawn(state, name, pid, argv)
+    return host
+
+
+def _setup_host(host: LabHost, spec: HostSpec) -> None:
+    host.run(["/bin/sh", str(FILES / "common-setup.sh"), str(FILES), host.run(["hostname"]).stdout.strip()])
+    if spec.kind == "dom0":
+        dom0.setup_dom0(host, spec)
+        dom0.start_services(host, spec)
+    else:
+        nodeos.setup_node(host, spec)
+
+
+def _record_spawn(state: LabState, host: str, pid: int, argv: list[str]) -> None:
+    with state.update() as data:
+        data.setdefault("processes", []).append(
+            {"host": host, "pid": pid, "start": namespaces.start_time(pid), "argv": argv})
+
+
+def attach(prefix: str, state_dir: str | Path | None = None) -> Lab:
+    """The running lab `prefix`, for commands run after `up` returned (CLI exec/status, tests)."""
+    require_root()
+    directory = state_dir_for(prefix, state_dir)
+    state = LabState(directory)
+    data = state.read()
+    if not is_up(prefix) or data.get("status") != "up":
+        raise LabError(f"no lab with prefix {prefix!r} is up (bring one up first)")
+    spec = LabSpec.from_dict(data["spec"])
+    hosts = {}
+    for name, info in data["hosts"].items():
+        if not namespaces.alive(info["holder_pid"], info["holder_start"]):
+            raise LabError(f"lab {prefix!r} is broken: host {name}'s namespace holder is gone; "
+                           f"take it down (down {prefix})")
+        host = LabHost(name, info["kind"], info["netns"], info["holder_pid"], directory / "logs" / name)
+        host.on_spawn = lambda n, pid, argv: _record_spawn(state, n, pid, argv)
+        hosts[name] = host
+    return Lab(prefix, directory, spec, hosts)
+
+
+def down(prefix: str, state_dir: str | Path | None = None) -> None:
+    """Kill every process in the lab's namespaces, delete its namespaces (and so its veths, bridges and
+    mounts), and drop the hosts' overlay data; logs stay in `<state>/logs/` until the next `up`."""
+    require_root()
+    directory = state_dir_for(prefix, state_dir)
+    state = LabState(directory)
+    data = state.read()
+    netns_names = sorted(set(data.get("netns", [])) | set(namespaces.list_netns(prefix)))
+    net_inodes = {namespaces.ns_inode(namespaces.netns_path(n)) for n in netns_names} - {None}
+    mnt_inodes = set()
+    tracked = []
+    for info in data.get("hosts", {}).values():
+        if namespaces.alive(info["holder_pid"], info.get("holder_start")):
+            mnt_inodes.add(namespaces.ns_inode(f"/proc/{info['holder_pid']}/ns/mnt"))
+            tracked.append(info["holder_pid"])
+    for proc in data.get("processes", []):
+        if namespaces.alive(proc["pid"], proc.get("start")):
+            tracked.append(proc["pid"])
+    pids = sorted(set(tracked) | set(namespaces.pids_in(net_inodes, mnt_inodes - {None})))
+    namespaces.kill_all(pids)
+    for name in netns_names:
+        namespaces.remove_netns(name)
+    shutil.rmtree(directory / "hosts", ignore_errors=True)
+    if state.exists():
+        with state.update() as record:
+            record.update({"status": "down", "netns": [], "processes": [], "hosts": {}})
+
+
+def status(prefix: str, state_dir: str | Path | None = None) -> dict[str, Any]:
+    """What is running of lab `prefix`: hosts with their namespace and live tracked processes."""
+    data = LabState(state_dir_for(prefix, state_dir)).read()
+    hosts = []
+    for name, info in data.get("hosts", {}).items():
+        procs = [{"pid": p["pid"], "argv": p["argv"], "alive": namespaces.alive(p["pid"], p.get("start"))}
+                 for p in data.get("processes", []) if p["host"] == name]
+        hosts.append({"name": name, "kind": info["kind"], "netns": info["netns"],
+                      "netns_present": namespaces.netns_exists(info["netns"]),
+                      "holder_alive": namespaces.alive(info["holder_pid"], info.get("holder_start")),
+                      "processes": procs})
+    return {"prefix": prefix, "status": data.get("status", "down") if is_up(prefix) else "down",
+            "namespaces": namespaces.list_netns(prefix), "hosts": hosts}
