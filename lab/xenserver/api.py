@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,13 @@ from lab.xenserver.filters import FilterSyntaxError, compile_filter
 from lab.xenserver.schema import INTRODUCED_IN, NULL_REF, canonical_class
 from lab.xenserver.state import NoSuchObjectError, State
 
+LOG = logging.getLogger("lab.xenserver")
 LOCAL_SESSION_MARK = "lab_local_superuser"
+
+
+def local_session_path(state_path: Path) -> Path:
+    """Where the server leaves the session Dom0-local tools (xe) use, next to the state."""
+    return state_path.parent / "local-session"
 
 
 class XenAPIError(Exception):
@@ -107,6 +114,10 @@ class XenAPIService:
         except plugins.PluginCallError as error:
             self._log(method, "Failure", error.details[0])
             return {"Status": "Failure", "ErrorDescription": error.details}
+        except Exception as error:  # noqa: BLE001 - xapi answers its own bugs with INTERNAL_ERROR, so do we
+            LOG.exception("%s failed", method)
+            self._log(method, "Failure", "INTERNAL_ERROR")
+            return {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", f"{type(error).__name__}: {error}"]}
         self._log(method, "Success", None)
         return {"Status": "Success", "Value": value}
 
@@ -324,6 +335,7 @@ class XenAPIService:
             raise XenAPIError("FIELD_TYPE_ERROR", "args")
         return plugins.run_plugin(
             self.settings.plugins_dir, self.settings.dom0_python, plugin, fn, session, args, self.settings.xapi_url,
+            local_session_path(self.settings.state_path) if self.settings.state_path else None,
         )
 
     _host_call_plugin.unlocked = True  # type: ignore[attr-defined]  # the plugin calls back into the server

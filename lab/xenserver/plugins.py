@@ -29,6 +29,7 @@ def run_plugin(
     session_ref: str,
     args: dict[str, str],
     xapi_url: str,
+    local_session_file: Path | None = None,
     timeout: float = 300.0,
 ) -> str:
     path = plugins_dir / plugin
@@ -37,7 +38,9 @@ def run_plugin(
     call = xmlrpc.client.dumps((session_ref, args), fn, allow_none=False)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(DOM0LIB), str(plugins_dir)])
-    env["LAB_XENAPI_URL"] = xapi_url
+    env["LAB_XENAPI_URL"] = xapi_url  # read by dom0lib's XenAPI.xapi_local() and by the lab's xe
+    if local_session_file is not None:
+        env["LAB_XE_SESSION_FILE"] = str(local_session_file)
     env.pop("PYTHONHOME", None)
     try:
         proc = subprocess.run(
@@ -48,8 +51,11 @@ def run_plugin(
         raise PluginCallError(["XENAPI_PLUGIN_FAILURE", "timeout", "", ""]) from None
     if proc.returncode != 0:
         raise PluginCallError(["XENAPI_PLUGIN_FAILURE", "non-zero exit", proc.stdout, proc.stderr])
+    # Like xapi, read the first methodResponse document; plugins that dispatch twice print a second one.
+    end = proc.stdout.find("</methodResponse>")
+    first = proc.stdout[: end + len("</methodResponse>")] if end >= 0 else proc.stdout
     try:
-        (response,), _ = xmlrpc.client.loads(proc.stdout)
+        (response,), _ = xmlrpc.client.loads(first)
     except Exception:  # noqa: BLE001 - any unparsable output is the plugin's failure, as in xapi
         raise PluginCallError(["XENAPI_PLUGIN_FAILURE", "failed to parse output", proc.stdout, proc.stderr]) from None
     if not isinstance(response, dict) or response.get("Status") not in ("Success", "Failure"):

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from lab.xenserver.api import LOCAL_SESSION_MARK, ServerSettings, XenAPIService
+from lab.xenserver.api import LOCAL_SESSION_MARK, ServerSettings, XenAPIService, local_session_path
 from lab.xenserver.config import HostConfig
 from lab.xenserver.state import State
 
@@ -64,10 +64,6 @@ class XenAPIServer(socketserver.ThreadingMixIn, xmlrpc.server.SimpleXMLRPCServer
         return self.service.call(method, params)
 
 
-def local_session_path(state_path: Path) -> Path:
-    return state_path.parent / "local-session"
-
-
 def write_local_session(service: XenAPIService, state_path: Path) -> None:
     existing = [
         ref for ref, rec in service.state.records("session").items()
@@ -85,6 +81,8 @@ def build_server(
     dom0_root: Path = Path("/"),
 ) -> XenAPIServer:
     state = State.load_or_build(state_path, config)
+    if "/" in dom0_python:
+        dom0_python = os.path.abspath(dom0_python)
     settings = ServerSettings(
         plugins_dir=plugins_dir, dom0_python=dom0_python, state_path=state_path,
         call_log=state_path.parent / "calls.log", dom0_root=dom0_root,

@@ -250,6 +250,9 @@ def build_state(config: HostConfig) -> State:
             if vif_conf.bridge == "xenapi":
                 state.get("VM", vm)["xenstore_data"]["vm-data/himn_mac"] = vif_conf.mac
     state.get("SR", sr)["virtual_allocation"] = str(virtual_allocation)
+    used = sum(int(state.get("VM", ref)["memory_target"]) for ref in state.get("host", host)["resident_VMs"])
+    free = config.memory - used - int(state.get("host", host)["memory_overhead"])
+    state.get("host_metrics", metrics)["memory_free"] = str(max(free, 0))
 
     for name in config.hotfixes:
         add_hotfix(state, name, platform)
