@@ -132,8 +132,9 @@ def rpm_package(pack: Pack, plugins: dom0_plugins.PluginSet) -> noarch_rpm.Packa
         files={f"{PLUGINS_DIR}/{name}": (content, PLUGIN_MODE) for name, content in plugins.files.items()})
 
 
-def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH, workdir: Path = WORKDIR) -> dict:
+def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH, workdir: Path | None = None) -> dict:
     """RPM, both ISOs and suppack.json in out (older packs there are removed); returns the metadata written."""
+    workdir = workdir or WORKDIR
     pack = Pack(name=PACK_NAME, version=plugins.version, build=plugins.digest[:12],
                 description=f"OpenStack Nova and Neutron Dom0 plugins, plugin version {plugins.version}, "
                             f"from {plugins.source}")

@@ -24,6 +24,9 @@ UPDATE = "update"
 LEGACY_METADATA = ("XS-REPOSITORY", "XS-PACKAGES")
 UPDATE_METADATA = "update.xml"
 REPOMD = "repodata/repomd.xml"
+# The primary volume descriptor starts at sector 16; "CD001" follows its type byte.
+ISO9660_MAGIC_OFFSET = 16 * 2048 + 1
+ISO9660_MAGIC = b"CD001"
 TESTS = {"ge": operator.ge, "gt": operator.gt, "eq": operator.eq, "le": operator.le, "lt": operator.lt}
 # XenServer's codes (XenAPI Failure details[0]).
 INVALID_UPDATE = "INVALID_UPDATE"
@@ -108,11 +111,15 @@ def check_applies_to(pack: PackInfo, software_version: dict[str, str]) -> None:
     pack.check_applies(software_version.get("product_brand", "XenServer"), software_version["product_version"])
 
 
-def extract_iso(iso_path: Path, target: Path) -> None:
+def extract_iso(iso_path: Path, target: Path, invalid: str = INVALID_UPDATE) -> None:
+    with iso_path.open("rb") as stream:
+        stream.seek(ISO9660_MAGIC_OFFSET)
+        if stream.read(len(ISO9660_MAGIC)) != ISO9660_MAGIC:
+            raise PackError(invalid, f"{iso_path} is not a readable ISO image (no ISO 9660 volume descriptor)")
     result = subprocess.run(["osirrox", "-no_rc", "-report_about", "SORRY", "-indev", str(iso_path),
                              "-extract", "/", str(target)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise PackError(INVALID_UPDATE, f"{iso_path} is not a readable ISO image: {result.stderr.strip()}")
+        raise PackError(invalid, f"{iso_path} is not a readable ISO image: {result.stderr.strip()}")
 
 
 def parse_xml(path: Path, invalid: str) -> ET.Element:
@@ -219,7 +226,7 @@ def read_pack(iso_path: Path | str, expect: str | None = None) -> PackInfo:
         raise PackError(invalid, f"{iso_path}: no such file")
     with tempfile.TemporaryDirectory(prefix="lab-pack-") as scratch:
         tree = Path(scratch)
-        extract_iso(iso_path, tree)
+        extract_iso(iso_path, tree, invalid)
         is_update = (tree / UPDATE_METADATA).is_file()
         is_legacy = all((tree / name).is_file() for name in LEGACY_METADATA)
         if expect == UPDATE and not is_update:
