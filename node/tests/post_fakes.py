@@ -51,9 +51,9 @@ class FakeNode(object):
         if args[0] == "-t":
             table, args = args[1], args[2:]
         action, chain, spec = args[0], args[1], args[2:]
-        chain_rules = self.rules.setdefault(table, {}).setdefault(chain, [])
         if action == "-C":
-            return Result(argv, 0 if spec in chain_rules else 1)
+            return Result(argv, 0 if spec in self.rules.get(table, {}).get(chain, []) else 1)
+        chain_rules = self.rules.setdefault(table, {}).setdefault(chain, [])
         if action == "-A":
             chain_rules.append(spec)
         elif action == "-I":

@@ -131,9 +131,9 @@ def cron_text(python):
 def install(run, python=None):
     """The tool and its daily cron entry are on the compute node (ensure steps)."""
     from xenserver_plugin import files
-    files.ensure_file(run, TOOL_PATH, _source_text(), 0o755, "%s installed (image cache clean-up)" % TOOL_PATH)
+    files.ensure_file(run, TOOL_PATH, _source_text(), 0o755, what="%s installed (image cache clean-up)" % TOOL_PATH)
     files.ensure_file(run, CRON_PATH, cron_text(python or sys.executable), 0o644,
-                      "%s runs it daily" % CRON_PATH)
+                      what="%s runs it daily" % CRON_PATH)
 
 
 if __name__ == "__main__":

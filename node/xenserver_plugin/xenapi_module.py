@@ -46,7 +46,7 @@ def ensure(run, python=None, source=None):
     for name in names:
         content = files.read(os.path.join(source, name))
         files.ensure_file(run, os.path.join(target, name), content, 0o644,
-                          "XenAPI SDK for the node's Python: %s" % os.path.join(target, name))
+                          what="XenAPI SDK for the node's Python: %s" % os.path.join(target, name))
 
 
 def importable(python=None):

@@ -39,7 +39,7 @@ def ensure_dom0_plugins(run, dom0, settings):
     except ImportError:
         LOG.warning("suppack module not available: Dom0 plugins neither installed nor verified")
         return
-    suppack.ensure_installed(run, dom0, settings.install_xapi)
+    suppack.ensure(run, dom0, settings.install_xapi)
 
 
 def dom0_networks(node):
