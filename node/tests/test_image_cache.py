@@ -36,7 +36,7 @@ class FakeXenAPI(object):
 
         class Pool(object):
             get_all = staticmethod(lambda: ["OpaqueRef:pool"])
-            get_default_SR = staticmethod(lambda pool: "OpaqueRef:sr")
+            get_default_SR = staticmethod(lambda pool: "OpaqueRef:sr")  # noqa: N815 - XenAPI name
 
         class VDI(object):
             get_all_records = staticmethod(lambda: dict(fake.records))
