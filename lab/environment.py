@@ -19,6 +19,7 @@ from lab import defaultenv
 from lab.errors import LabError
 from lab.netconfig import NetconfigError, NodeNetwork, build
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PLUGIN_NAME = "fuel-plugin-xenserver"
 PLUGIN_DIR_NAME = "fuel-plugin-xenserver-4.0"
 PLUGIN_SCRIPTS_PATH = f"/etc/fuel/plugins/{PLUGIN_DIR_NAME}/"
@@ -26,6 +27,9 @@ HIMN_BRIDGE = "xenapi"
 XENSERVER_VERSIONS = {"6.5": "6.5.0", "7.0": "7.0.0", "7.1": "7.1.0"}
 REQUIRED_HOTFIXES = {"6.5.0": ["XS65ESP1013"], "7.0.0": [], "7.1.0": []}
 SR_TYPES = ("ext", "nfs", "lvm")
+# The lab's kernels may lack 802.1q (no `ip link add ... type vlan`): each VLAN sub-interface of network_scheme
+# (eth1.101) is then a NIC of its own, on a segment of its own (seg-eth1.101) - the same separation the tag gives.
+VLANS_AS_SEGMENTS = True
 
 
 class FixturesError(LabError):
@@ -62,7 +66,8 @@ class FuelNode:
         return str(address.ip) if address else None
 
     def astute_yaml(self) -> str:
-        return yaml.safe_dump(self.astute, default_flow_style=False, sort_keys=True)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump(self.astute, Dumper=dumper, default_flow_style=False, sort_keys=True)
 
 
 @dataclass
@@ -160,7 +165,7 @@ def load_fixtures(directory: Path | None) -> dict[str, dict[str, Any]]:
     found = {}
     for path in files:
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.load(path.read_text(), Loader=SAFE_LOADER)
         except yaml.YAMLError as error:
             raise FixturesError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
         if not isinstance(data, dict) or "uid" not in data:
@@ -209,6 +214,9 @@ def _node(file_name: str, data: dict[str, Any], password: str, plugin: dict[str,
     nics = [NodeNic(nic, macs[nic], _segment(nic)) for nic in network.physical_nics if nic != himn]
     if himn:
         nics.append(NodeNic(himn, macs[himn], f"himn-{dom0_name(uid)}"))
+    if VLANS_AS_SEGMENTS:
+        nics += [NodeNic(vlan.name, _vlan_mac(macs[vlan.parent], vlan.vid), _segment(vlan.name))
+                 for vlan in network.vlans]
     return FuelNode(name=name, uid=uid, roles=list(roles), astute=with_plugin_section(data, password, plugin),
                     network=network, nics=nics, source=file_name, himn_nic=himn,
                     dom0=dom0_name(uid) if "compute" in roles else None)
@@ -216,6 +224,12 @@ def _node(file_name: str, data: dict[str, Any], password: str, plugin: dict[str,
 
 def dom0_name(uid: str) -> str:
     return f"xs-{uid}"
+
+
+def _vlan_mac(parent_mac: str, vid: int) -> str:
+    """A locally administered MAC for a VLAN sub-interface played by its own lab NIC."""
+    tail = parent_mac.split(":")[3:]
+    return ":".join(["02", f"{vid >> 8:02x}", f"{vid & 0xff:02x}", *tail])
 
 
 def _segment(nic: str) -> str:
@@ -235,12 +249,9 @@ def _macs(data: dict[str, Any], nics: list[str], uid: str) -> dict[str, str]:
 
 def _xenhost(node: FuelNode, choice: HostChoice) -> XenHost:
     vifs = []
-    bridge_index = 0
-    for index, nic in enumerate(node.nics):
-        if nic.name == node.himn_nic:
-            continue
-        vifs.append((str(index), nic.mac, f"xenbr{bridge_index}"))
-        bridge_index += 1
+    physical = [nic for nic in node.nics if nic.name in node.network.physical_nics and nic.name != node.himn_nic]
+    for index, nic in enumerate(physical):
+        vifs.append((str(index), nic.mac, f"xenbr{index}"))
     himn = next(nic for nic in node.nics if nic.name == node.himn_nic)
     vifs.append((str(len(vifs)), himn.mac, HIMN_BRIDGE))
     hotfixes = list(choice.hotfixes) if choice.hotfixes is not None else list(REQUIRED_HOTFIXES[choice.version])

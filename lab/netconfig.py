@@ -73,8 +73,12 @@ class NodeNetwork:
         found = self.addresses.get(device) or []
         return found[0] if found else None
 
-    def commands(self) -> list[list[str]]:
-        """`ip` commands that build this network in an empty namespace holding the physical NICs."""
+    def commands(self, vlans_provided: bool = False) -> list[list[str]]:
+        """`ip` commands that build this network in an empty namespace holding the physical NICs.
+
+        vlans_provided: the VLAN sub-interfaces already exist (the lab gives each one its own segment
+        when the kernel has no 802.1q support), so they are only brought up and enslaved.
+        """
         cmds: list[list[str]] = []
         for nic in self.physical_nics:
             cmds.append(["ip", "link", "set", nic, "up"])
@@ -82,8 +86,9 @@ class NodeNetwork:
             cmds.append(["ip", "link", "add", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
             cmds.append(["ip", "link", "set", bridge, "up"])
         for vlan in self.vlans:
-            cmds.append(["ip", "link", "add", "link", vlan.parent, "name", vlan.name, "type", "vlan", "id",
-                         str(vlan.vid)])
+            if not vlans_provided:
+                cmds.append(["ip", "link", "add", "link", vlan.parent, "name", vlan.name, "type", "vlan", "id",
+                             str(vlan.vid)])
             cmds.append(["ip", "link", "set", vlan.name, "up"])
         for patch in self.patches:
             cmds.append(["ip", "link", "add", patch.ends[0], "type", "veth", "peer", "name", patch.ends[1]])

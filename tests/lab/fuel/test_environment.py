@@ -5,16 +5,20 @@ import pytest
 import yaml
 
 from lab import environment as env_mod
-from lab.environment import FixturesError, HostChoice, build_environment, lab_spec, load_fixtures
+from lab.environment import SAFE_LOADER, FixturesError, HostChoice, build_environment, lab_spec, load_fixtures
 from tests.paths import FIXTURES, REPO
 
 XS_HA = FIXTURES / "nailgun" / "xs-ha"
 PASSWORD = "lab-S3cret"
 
 
+def load_yaml(text):
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def plugin_serialization():
-    return {"metadata": yaml.safe_load((REPO / "plugin" / "metadata.yaml").read_text()),
-            "attributes": yaml.safe_load((REPO / "plugin" / "environment_config.yaml").read_text())["attributes"]}
+    return {"metadata": load_yaml((REPO / "plugin" / "metadata.yaml").read_text()),
+            "attributes": load_yaml((REPO / "plugin" / "environment_config.yaml").read_text())["attributes"]}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def test_xs_ha_compute_nodes_get_xenserver_hosts(xs_ha):
 
 
 def test_compute_vm_vifs_are_the_node_macs_on_dom0_bridges(xs_ha):
-    data = yaml.safe_load((XS_HA / "compute-node12.yaml").read_text())
+    data = load_yaml((XS_HA / "compute-node12.yaml").read_text())
     macs = {nic: v["mac_address"] for nic, v in data["provision"]["interfaces"].items()}
     host = xs_ha.xenhost("xs-12")
     assert host.vifs == [("0", macs["eth0"], "xenbr0"), ("1", macs["eth1"], "xenbr1"),
@@ -39,7 +43,9 @@ def test_compute_vm_vifs_are_the_node_macs_on_dom0_bridges(xs_ha):
     node = xs_ha.node("node-12")
     assert node.himn_nic == "eth3"
     assert {nic.name: nic.segment for nic in node.nics} == {
-        "eth0": "seg-eth0", "eth1": "seg-eth1", "eth2": "seg-eth2", "eth3": "himn-xs-12"}
+        "eth0": "seg-eth0", "eth1": "seg-eth1", "eth2": "seg-eth2", "eth3": "himn-xs-12",
+        # the VLANs of eth1, each a segment of its own (the lab's kernel may have no 802.1q)
+        "eth1.101": "seg-eth1.101", "eth1.102": "seg-eth1.102"}
 
 
 def test_plugin_section_rewritten_with_lab_password(xs_ha):
@@ -55,7 +61,7 @@ def test_plugin_section_rewritten_with_lab_password(xs_ha):
 
 
 def test_noop_fixture_gets_a_plugin_section_added():
-    data = yaml.safe_load((FIXTURES / "noop" / "neut_vlan.ceph-compute.yaml").read_text())
+    data = load_yaml((FIXTURES / "noop" / "neut_vlan.ceph-compute.yaml").read_text())
     assert "fuel-plugin-xenserver" not in data and data["plugins"] == []
     result = env_mod.with_plugin_section(data, PASSWORD, plugin_serialization())
     assert result["fuel-plugin-xenserver"]["password"] == PASSWORD
@@ -98,7 +104,7 @@ def test_no_compute_node_is_one_clear_error(tmp_path):
 
 
 def test_bad_network_scheme_is_one_clear_error(tmp_path):
-    data = yaml.safe_load((XS_HA / "compute-node12.yaml").read_text())
+    data = load_yaml((XS_HA / "compute-node12.yaml").read_text())
     data["network_scheme"]["transformations"].append({"action": "add-bond", "name": "bond0"})
     (tmp_path / "compute-node12.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(FixturesError, match="compute-node12.yaml.*add-bond"):

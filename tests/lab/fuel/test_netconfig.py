@@ -4,6 +4,7 @@ import ipaddress
 import pytest
 import yaml
 
+from lab.environment import SAFE_LOADER
 from lab.netconfig import NetconfigError, build
 from tests.paths import FIXTURES
 
@@ -11,8 +12,12 @@ XS_HA = sorted((FIXTURES / "nailgun" / "xs-ha").glob("*.yaml"))
 NOOP_COMPUTES = sorted((FIXTURES / "noop").glob("*-compute.yaml"))
 
 
+def load_yaml(text):
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def scheme(path):
-    return yaml.safe_load(path.read_text())["network_scheme"]
+    return load_yaml(path.read_text())["network_scheme"]
 
 
 @pytest.mark.parametrize("path", XS_HA + NOOP_COMPUTES, ids=lambda p: p.name)

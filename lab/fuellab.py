@@ -1,0 +1,203 @@
+"""The Fuel side of a running lab: bring it up from an environment, deploy the plugin, find it again.
+
+`up` = the lab runtime's hosts and links (lab.runtime) + what Fuel would have done before the plugin's
+tasks: each node's networks from network_scheme, /etc/astute.yaml, the plugin's deployment_scripts/,
+and the probe servers `verify` talks to. What later commands need is kept in `<state>/fuel.json`
+(no secret in it; the password lives only in the nodes' /etc/astute.yaml, mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab import delivery, runtime
+from lab.deploy import Report, deploy
+from lab.environment import (
+    VLANS_AS_SEGMENTS,
+    Environment,
+    FuelNode,
+    HostChoice,
+    build_environment,
+    lab_spec,
+    load_fixtures,
+)
+from lab.errors import LabError
+from lab.paths import REPO, WORK, tooling_python
+from lab.taskgraph import GraphError, build_graph, plugin_tasks
+
+PROBE_PORT = 8080
+PROBE_SERVER = REPO / "lab" / "probe_server.py"
+FUEL_STATE = "fuel.json"
+PLUGIN_CACHE = WORK / "lab-plugin"
+
+
+@dataclass
+class NodeInfo:
+    name: str
+    uid: str
+    roles: list[str]
+    ips: dict[str, str]  # bridge -> address
+    himn_nic: str | None = None
+    dom0: str | None = None
+
+    @property
+    def is_compute(self) -> bool:
+        return "compute" in self.roles
+
+
+@dataclass
+class Probe:
+    network: str  # storage | management
+    host: str
+    address: str
+    port: int = PROBE_PORT
+
+
+@dataclass
+class FuelLab:
+    """What the Fuel side knows about a running lab (saved as fuel.json in the lab's state dir)."""
+
+    prefix: str
+    source: str
+    rpm: str
+    nodes: list[NodeInfo]
+    xenhosts: list[dict[str, Any]]
+    probes: list[Probe] = field(default_factory=list)
+
+    def node(self, name: str) -> NodeInfo:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise LabError(f"lab {self.prefix!r} has no node {name!r}")
+
+    def computes(self) -> list[NodeInfo]:
+        return [node for node in self.nodes if node.is_compute]
+
+    def save(self, state_dir: Path) -> None:
+        path = state_dir / FUEL_STATE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, prefix: str, state_dir: Path) -> FuelLab:
+        path = state_dir / FUEL_STATE
+        if not path.is_file():
+            raise LabError(f"lab {prefix!r} was not brought up by `python -m lab up` (no {path})")
+        data = json.loads(path.read_text())
+        return cls(prefix=data["prefix"], source=data["source"], rpm=data["rpm"],
+                   nodes=[NodeInfo(**n) for n in data["nodes"]], xenhosts=data["xenhosts"],
+                   probes=[Probe(**p) for p in data.get("probes", [])])
+
+
+def make_environment(fixtures: Path | None, hosts: list[HostChoice], plugin: delivery.Plugin,
+                     password: str | None = None) -> Environment:
+    return build_environment(load_fixtures(fixtures), password or secrets.token_urlsafe(12), hosts,
+                             plugin.serialization(), source=str(fixtures) if fixtures else "default environment")
+
+
+def prepare_plugin(rpm: Path | None = None) -> delivery.Plugin:
+    rpm = rpm or delivery.find_rpm()
+    return delivery.unpack(rpm, PLUGIN_CACHE / rpm.stem)
+
+
+def up(prefix: str, fixtures: Path | None = None, hosts: list[HostChoice] | None = None,
+       python: str = "2.7", rpm: Path | None = None, password: str | None = None,
+       state_dir: Path | None = None) -> tuple[runtime.Lab, FuelLab]:
+    """Everything up, or nothing: a failure takes down what was made and raises LabError."""
+    runtime.require_root()
+    if runtime.is_up(prefix):
+        raise LabError(f"a lab with prefix {prefix!r} is already up: take it down first "
+                       f"(python -m lab down --prefix {prefix}) or use another --prefix")
+    plugin = prepare_plugin(rpm)
+    try:
+        graph = build_graph(plugin_tasks(plugin.deployment_tasks))
+    except GraphError as error:
+        raise LabError(f"{plugin.rpm.name}: deployment_tasks.yaml: {error}") from None
+    env = make_environment(fixtures, hosts or [HostChoice()], plugin, password)
+    spec = lab_spec(env, prefix, python)
+    if hasattr(spec.hosts[0], "root_password"):
+        for host in spec.hosts:
+            if host.kind == "dom0":
+                host.root_password = env.password
+    lab = runtime.up(spec, state_dir)
+    try:
+        fuel = _configure(lab, env, plugin)
+        fuel.save(lab.state_dir)
+    except BaseException:
+        runtime.down(prefix, lab.state_dir)
+        raise
+    del graph
+    return lab, fuel
+
+
+def _configure(lab: runtime.Lab, env: Environment, plugin: delivery.Plugin) -> FuelLab:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tar = plugin.scripts_tar()
+
+    def prepare(node: FuelNode) -> None:
+        host = lab.host(node.name)
+        for argv in node.network.commands(vlans_provided=VLANS_AS_SEGMENTS):
+            host.run(argv)
+        for path, text in node.network.interfaces_files().items():
+            host.write_file(path, text)
+        host.write_file("/etc/astute.yaml", node.astute_yaml(), mode=0o600)
+        host.run(["mkdir", "-p", "/etc/fuel/plugins"])
+        delivery.copy_scripts(plugin, host, tar)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(prepare, env.nodes))
+    probes = _start_probes(lab, env)
+    nodes = [NodeInfo(name=n.name, uid=n.uid, roles=n.roles, himn_nic=n.himn_nic, dom0=n.dom0,
+                      ips={dev: str(cidrs[0].ip) for dev, cidrs in n.network.addresses.items() if cidrs})
+             for n in env.nodes]
+    xenhosts = [{"name": h.name, "compute_node": h.compute_node, "version": h.version, "hotfixes": h.hotfixes,
+                 "sr_type": h.sr_type} for h in env.xenhosts]
+    return FuelLab(prefix=lab.prefix, source=env.source, rpm=str(plugin.rpm), nodes=nodes, xenhosts=xenhosts,
+                   probes=probes)
+
+
+def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
+    """An HTTP probe server on the storage network (a Cinder node, else a controller) and on management."""
+    others = [n for n in env.nodes if not n.is_compute]
+    storage_hosts = [n for n in others if "cinder" in n.roles] + others
+    mgmt_hosts = [n for n in others if any("controller" in r for r in n.roles)] + others
+    probes = []
+    for network, bridge, candidates in (("storage", "br-storage", storage_hosts),
+                                        ("management", "br-mgmt", mgmt_hosts)):
+        node = next((n for n in candidates if n.ip(bridge)), None)
+        if node is None:
+            continue
+        probe = Probe(network=network, host=node.name, address=str(node.ip(bridge)))
+        host = lab.host(node.name)
+        host.spawn([str(tooling_python()), str(PROBE_SERVER), probe.address, str(probe.port), network],
+                   host.log_dir / f"probe-{network}.log")
+        probes.append(probe)
+    for probe in probes:
+        _wait_listening(lab.host(probe.host), probe.port)
+    return probes
+
+
+def _wait_listening(host: Any, port: int, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not host.listening(port):
+        if time.monotonic() > deadline:
+            raise LabError(f"{host.name}: the probe server did not listen on port {port}; see {host.log_dir}")
+        time.sleep(0.05)
+
+
+def attach(prefix: str, state_dir: Path | None = None) -> tuple[runtime.Lab, FuelLab]:
+    lab = runtime.attach(prefix, state_dir)
+    return lab, FuelLab.load(prefix, lab.state_dir)
+
+
+def deploy_plugin(lab: runtime.Lab, fuel: FuelLab, progress: Any = None) -> Report:
+    plugin = prepare_plugin(Path(fuel.rpm) if Path(fuel.rpm).is_file() else None)
+    graph = build_graph(plugin_tasks(plugin.deployment_tasks))
+    nodes = {node.name: node.roles for node in fuel.nodes}
+    return deploy(graph, nodes, {name: lab.host(name) for name in nodes}, progress)
