@@ -54,6 +54,7 @@ class World(object):
         }
         for (module, name), relative in paths.items():
             monkeypatch.setattr(module, name, str(self.root / relative))
+        monkeypatch.setattr(gateway, "PERSISTENCE_TOOLS", ())
         for module in (nova, neutron, ceilometer):
             monkeypatch.setattr(module, "GROUP", MY_GROUP)
         monkeypatch.setattr(services, "INIT_DIRS", (str(self.root / "etc/init"), str(self.root / "etc/init.d")))

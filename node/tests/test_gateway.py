@@ -24,6 +24,7 @@ def node(tmp_path, monkeypatch):
     monkeypatch.setattr(gateway, "IP_FORWARD_PROC", str(proc))
     monkeypatch.setattr(gateway, "SYSCTL_CONF", str(tmp_path / "sysctl.conf"))
     monkeypatch.setattr(gateway, "RULES_V4", str(tmp_path / "iptables" / "rules.v4"))
+    monkeypatch.setattr(gateway, "PERSISTENCE_TOOLS", (str(tmp_path / "init.d" / "iptables-persistent"),))
     fake = FakeNode(str(proc))
     monkeypatch.setattr(system, "run", fake.run)
     return fake
@@ -107,3 +108,15 @@ def test_no_himn_address_is_an_operator_error(node):
     with pytest.raises(OperatorError) as error:
         gateway.find_himn_link()
     assert "HIMN" in error.value.fix
+
+
+def test_rules_saved_through_iptables_persistent_when_installed(node, tmp_path):
+    tool = tmp_path / "init.d" / "iptables-persistent"
+    tool.parent.mkdir()
+    tool.write_text(u"")
+    saved = []
+    node._iptables_persistent = lambda argv: saved.append(argv) or __import__("post_fakes").Result(argv)
+    run = make_run()
+    gateway.ensure(run, HIMN, MGMT, STORAGE)
+    assert saved == [[str(tool), "save"]]
+    assert not (tmp_path / "iptables" / "rules.v4").exists()

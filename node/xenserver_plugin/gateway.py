@@ -6,6 +6,7 @@ INPUT from the HIMN NIC. Controllers reach Dom0's console (port 80) at the compu
 address. Rules are checked with `iptables -C` (never added twice) and saved where the node's iptables
 persistence (iptables-persistent) restores them at boot.
 """
+import os
 import re
 
 from xenserver_plugin import astute, files, system
@@ -17,6 +18,7 @@ CONSOLE_PORT = "80"
 IP_FORWARD_PROC = "/proc/sys/net/ipv4/ip_forward"
 SYSCTL_CONF = "/etc/sysctl.conf"
 RULES_V4 = "/etc/iptables/rules.v4"
+PERSISTENCE_TOOLS = ("/etc/init.d/iptables-persistent", "/usr/sbin/netfilter-persistent")
 
 _IP_FORWARD_LINE = re.compile(r"^\s*net\.ipv4\.ip_forward\s*=.*$", re.MULTILINE)
 
@@ -133,13 +135,22 @@ def live_rules_text():
     return "".join(line + "\n" for line in output.splitlines() if not line.startswith("#"))
 
 
+def save_rules():
+    """Save the live rules the way the node restores them at boot: iptables-persistent (Ubuntu 14.04) or
+    netfilter-persistent when installed, else iptables-save into rules.v4 ourselves."""
+    for tool in PERSISTENCE_TOOLS:
+        if os.path.exists(tool):
+            system.run([tool, "save"])
+            return
+    files.write_atomic(RULES_V4, live_rules_text(), 0o640)
+
+
 def ensure_saved(run, rules):
     """rules.v4 (restored at boot by iptables-persistent) holds every rule of ours."""
     saved = saved_rules(files.read(RULES_V4))
     missing = [rule for rule in rules if rule.save_line() not in saved.get(rule.table, set())]
     return run.ensure("%s saves the gateway and console rules (%d missing)" % (RULES_V4, len(missing)),
-                      not missing,
-                      lambda: files.write_atomic(RULES_V4, live_rules_text(), 0o640))
+                      not missing, save_rules)
 
 
 def ip_forward_now():
