@@ -50,3 +50,12 @@ def test_env_reaches_the_command():
     result = system.run([sys.executable, "-c", "import os, sys; sys.stdout.write(os.environ['X_TEST'])"],
                         env={"X_TEST": "value"})
     assert result.out == "value"
+
+
+def test_stdin_from_a_binary_file(tmp_path):
+    path = tmp_path / "blob"
+    path.write_bytes(b"\x00\xffdata" * 1000)
+    result = system.run([sys.executable, "-c", "import sys; sys.stdout.write(str(len(sys.stdin.read())) "
+                         "if sys.version_info[0] < 3 else str(len(sys.stdin.buffer.read())))"],
+                        stdin_path=str(path))
+    assert result.out == "6000"

@@ -32,23 +32,27 @@ def _read_back(stream):
     return six.ensure_str(data, errors="replace")
 
 
-def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=False):
+def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=False, stdin_path=None):
     """Run argv; input_text goes to stdin (the way to pass a secret). Raises RuntimeError on failure.
 
     Output is collected in unlinked temporary files, not pipes, so a command that leaves a daemon behind
     (ssh -f, dhclient) cannot hang the task by holding the pipe open. `timeout` (seconds) kills the
     command; `new_session` runs it in its own session without a controlling terminal (setsid).
     `env` is never logged: it is how a secret reaches a helper without touching argv or disk.
+    `stdin_path` streams a (binary, possibly large) file to stdin instead of input_text.
     """
     LOG.debug("run: %s", " ".join(argv))
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
+    in_file = open(stdin_path, "rb") if stdin_path else None
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out_file, stderr=err_file, env=env,
+        proc = subprocess.Popen(argv, stdin=in_file or subprocess.PIPE, stdout=out_file, stderr=err_file, env=env,
                                 close_fds=True, preexec_fn=os.setsid if new_session else None)
     except OSError as error:
         out_file.close()
         err_file.close()
+        if in_file:
+            in_file.close()
         raise OperatorError("Cannot run %s: %s." % (argv[0], error.strerror),
                             "Install the package that provides %s on this node." % argv[0])
     expired = []
@@ -64,10 +68,15 @@ def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=F
         timer.daemon = True
         timer.start()
     try:
-        proc.communicate(six.ensure_binary(input_text) if input_text is not None else None)
+        if in_file:
+            proc.wait()
+        else:
+            proc.communicate(six.ensure_binary(input_text) if input_text is not None else None)
     finally:
         if timer:
             timer.cancel()
+        if in_file:
+            in_file.close()
     result = CommandResult(argv, proc.returncode, _read_back(out_file), _read_back(err_file), bool(expired))
     if result.timed_out:
         LOG.debug("timed out after %ss: %s", timeout, argv[0])
