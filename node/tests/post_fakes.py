@@ -132,6 +132,7 @@ class FakeDom0(object):
         self.restarts = []
         self.systemctl = systemctl
         self.enabled = set()
+        self.units = {"conntrackd"}
         self.closed = False
         self.xenapi = FakeSession(FakeXenAPIProxy(DEFAULT_VIFS if vifs is None else vifs,
                                                   DEFAULT_NETWORKS if networks is None else networks))
@@ -172,7 +173,9 @@ class FakeDom0(object):
 
     def _systemctl(self, argv):
         if argv[1] == "is-enabled":
-            return Result(argv, 0 if argv[2] in self.enabled else 1)
+            if argv[2] in self.enabled:
+                return Result(argv, 0, out="enabled\n")
+            return Result(argv, 1, out="disabled\n" if argv[2] in self.units else "", err="no such unit")
         if argv[1] == "enable":
             self.enabled.add(argv[2])
             return Result(argv)

@@ -88,3 +88,14 @@ def test_rotation_script_truncates_big_logs_and_drops_dead_domains(tmp_path):
     assert subprocess.call(["sh", "-c", script], env=env) == 0
     assert os.path.getsize(str(log_dir / "console.5.log")) == 512 * 1024
     assert not os.path.exists(str(log_dir / "console.9.log"))
+
+
+def test_unit_state_systemctl_cannot_tell_is_left_alone(node, tmp_path):
+    dom0 = dom0_with_conntrackd(tmp_path)
+    dom0.units = set()
+    run = make_run()
+    housekeeping.ensure(run, dom0)
+    assert dom0.enabled == set() and not any("at boot" in change for change in run.changes)
+    again = make_run()
+    housekeeping.ensure(again, dom0)
+    assert again.changes == []

@@ -4,10 +4,12 @@
 - conntrackd in statistics mode with log rotation (XenServer 7.0+; 6.5 has no conntrack-tools).
 - multipath on the compute VM ignores the xvd* disks XenServer attaches (Nova's VBDs are not multipath).
 """
+import logging
 import re
 
 from xenserver_plugin import dom0_files, files, services
 
+LOG = logging.getLogger(__name__)
 XENSERVER_7_PLATFORM = (2, 0, 0)
 ROTATE_SCRIPT = "/usr/local/sbin/fuel-xenserver-rotate-guest-logs"
 ROTATE_CRON = "/etc/cron.d/fuel-xenserver-rotate-guest-logs"
@@ -93,6 +95,18 @@ def _backup_then_write(dom0, content):
     dom0_files.write(dom0, CONNTRACKD_CONF, content, 0o644)
 
 
+def ensure_conntrackd_enabled(run, dom0):
+    """conntrackd starts at boot (XenServer 7 is systemd-based; a unit systemctl cannot state is left as is)."""
+    if dom0.ssh(["sh", "-c", "command -v systemctl"], check=False).returncode != 0:
+        return
+    state = dom0.ssh(["systemctl", "is-enabled", "conntrackd"], check=False).out.strip()
+    if state not in ("enabled", "disabled"):
+        LOG.info("conntrackd unit state %r: left as is", state)
+        return
+    run.ensure("Dom0 conntrackd starts at boot", state == "enabled",
+               lambda: dom0.ssh(["systemctl", "enable", "conntrackd"]))
+
+
 def ensure_conntrackd(run, dom0):
     """Statistics mode + log rotation on XenServer 7.0 and later; restarted only when changed."""
     if tuple(dom0.platform_version) < XENSERVER_7_PLATFORM:
@@ -104,11 +118,7 @@ def ensure_conntrackd(run, dom0):
                lambda: _backup_then_write(dom0, CONNTRACKD_CONF_TEXT))
     dom0_files.ensure_file(run, dom0, CONNTRACKD_LOGROTATE, CONNTRACKD_LOGROTATE_TEXT, 0o644,
                            "Dom0 %s rotates conntrackd logs" % CONNTRACKD_LOGROTATE)
-    has_systemctl = dom0.ssh(["sh", "-c", "command -v systemctl"], check=False).returncode == 0
-    if has_systemctl:
-        enabled = dom0.ssh(["systemctl", "is-enabled", "conntrackd"], check=False).returncode == 0
-        run.ensure("Dom0 conntrackd starts at boot", enabled,
-                   lambda: dom0.ssh(["systemctl", "enable", "conntrackd"]))
+    ensure_conntrackd_enabled(run, dom0)
     if not run.changed_since(mark):
         return False
     return run.ensure("Dom0 conntrackd restarted in statistics mode", False,

@@ -1,0 +1,142 @@
+"""The compute post-deployment task in the lab: a second run changes nothing, a dry run changes nothing.
+
+One lab (the default two-compute environment, XenServer 7.0 and 7.1) is brought up and deployed once for
+the module; the tests then re-run the task on the compute VMs and compare what an operator would look at:
+iptables-save, routes, hashes of every file the task manages (compute VM and Dom0) and the services log.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lab import fuellab, runtime
+from lab.delivery import find_rpm
+from lab.environment import PLUGIN_SCRIPTS_PATH, HostChoice
+from lab.errors import LabError
+
+PREFIX = "h4bt"
+PASSWORD = "Lab-Xen-pw-h4b"
+TASK = "python compute_post_deployment.py"
+COMPUTE_FILES = [
+    "/etc/nova/nova-compute.conf", "/etc/neutron/rootwrap.conf", "/etc/neutron/plugins/ml2/openvswitch_agent.ini",
+    "/etc/iptables/rules.v4", "/etc/sysctl.conf", "/etc/multipath.conf",
+    "/usr/local/bin/xenserver-image-cache-cleanup", "/etc/cron.d/xenserver-image-cache-cleanup",
+]
+DOM0_FILES = [
+    "/etc/udev/scripts/fuel-xenserver-routes.sh", "/etc/udev/rules.d/90-fuel-xenserver-routes.rules",
+    "/usr/local/sbin/fuel-xenserver-rotate-guest-logs", "/etc/cron.d/fuel-xenserver-rotate-guest-logs",
+    "/etc/conntrackd/conntrackd.conf", "/etc/logrotate.d/conntrackd",
+]
+SERVICES_LOG = "/var/log/lab/services.log"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="lab tests need root (namespaces, veths, mounts)")
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[tuple[Any, Any, Any]]:
+    try:
+        find_rpm()
+    except LabError as error:
+        pytest.skip(f"no usable plugin RPM: {error}")
+    runtime.down(PREFIX)
+    lab, fuel = fuellab.up(PREFIX, hosts=[HostChoice("7.0.0"), HostChoice("7.1.0")], password=PASSWORD)
+    try:
+        report = fuellab.deploy_plugin(lab, fuel)
+        yield lab, fuel, report
+    finally:
+        runtime.down(PREFIX)
+
+
+def run_task(host: Any, *args: str) -> Any:
+    script = f"cd {shlex.quote(PLUGIN_SCRIPTS_PATH)} && {TASK} {' '.join(args)}"
+    return host.run(["/bin/sh", "-c", script], timeout=300, check=False)
+
+
+def hashes(host: Any, paths: list[str]) -> str:
+    script = 'for f in "$@"; do [ -e "$f" ] && stat -c "%a %U:%G %n" "$f" && sha256sum "$f"; done; true'
+    return host.run(["/bin/sh", "-c", script, "sh", *paths]).stdout
+
+
+def iptables(host: Any) -> str:
+    out = host.run(["iptables-save"]).stdout
+    return "\n".join(re.sub(r"\[\d+:\d+\]", "", line) for line in out.splitlines() if not line.startswith("#"))
+
+
+def snapshot(lab: Any, node: Any) -> dict[str, str]:
+    compute, dom0 = lab.host(node.name), lab.host(node.dom0)
+    return {
+        "compute iptables": iptables(compute),
+        "compute routes": compute.run(["ip", "-o", "-4", "route", "show"]).stdout,
+        "compute files": hashes(compute, COMPUTE_FILES),
+        "compute services": hashes(compute, [SERVICES_LOG]),
+        "dom0 routes": dom0.run(["ip", "-o", "-4", "route", "show"]).stdout,
+        "dom0 files": hashes(dom0, DOM0_FILES),
+        "dom0 services": hashes(dom0, [SERVICES_LOG]),
+    }
+
+
+def computes(fuel: Any) -> list[Any]:
+    return fuel.computes()
+
+
+def test_deployment_ran_the_task_on_every_compute(deployed):
+    _, fuel, report = deployed
+    ran = {(r.node, r.task): r for r in report.results}
+    for node in computes(fuel):
+        result = ran[(node.name, "xenserver-compute-post-deployment")]
+        assert result.status == "ok", result.describe()
+
+
+def test_second_run_changes_nothing(deployed):
+    lab, fuel, _ = deployed
+    for node in computes(fuel):
+        before = snapshot(lab, node)
+        done = run_task(lab.host(node.name))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "made 0 changes" in done.stdout, done.stdout
+        assert snapshot(lab, node) == before
+
+
+def test_dry_run_lists_and_changes_nothing_then_the_run_repairs(deployed):
+    lab, fuel, _ = deployed
+    node = computes(fuel)[0]
+    compute, dom0 = lab.host(node.name), lab.host(node.dom0)
+    storage_net = next(line.split()[0] for line in dom0.run(["ip", "-o", "-4", "route", "show"]).stdout.splitlines()
+                       if " via 169.254." in line)
+    compute.run(["iptables", "-t", "nat", "-D", "POSTROUTING", "-o", "br-storage", "-j", "MASQUERADE"])
+    dom0.run(["ip", "route", "del", storage_net])
+    compute.run(["sed", "-i", "s/^cache_images = all/cache_images = none/", "/etc/nova/nova-compute.conf"])
+    broken = snapshot(lab, node)
+
+    dry = run_task(compute, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "would change: iptables nat: -A POSTROUTING -o br-storage -j MASQUERADE" in dry.stdout
+    assert f"would change: Dom0 routes {storage_net}" in dry.stdout
+    assert "[xenserver] cache_images = all" in dry.stdout
+    assert "would change: nova-compute restarted" in dry.stdout
+    assert snapshot(lab, node) == broken
+
+    fixed = run_task(compute)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "made 0 changes" not in fixed.stdout
+    again = run_task(compute)
+    assert "made 0 changes" in again.stdout, again.stdout
+
+
+def test_password_is_in_no_log_and_no_world_readable_file(deployed):
+    lab, fuel, _ = deployed
+    for node in computes(fuel):
+        compute = lab.host(node.name)
+        logs = compute.run(["/bin/sh", "-c", "cat /var/log/fuel-plugin-xenserver/*.log"]).stdout
+        assert logs and PASSWORD not in logs
+        found = compute.run(["grep", "-rlF", PASSWORD, "/etc/nova", "/etc/neutron", "/etc/ceilometer"],
+                            check=False).stdout.split()
+        assert "/etc/nova/nova-compute.conf" in found
+        for path in found:
+            mode = int(compute.run(["stat", "-c", "%a", path]).stdout, 8)
+            assert mode & 0o007 == 0, f"{path} is world-readable ({mode:o})"
