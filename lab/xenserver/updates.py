@@ -7,12 +7,13 @@ What this module expects from `lab.xenserver.packs` (provided by the supplementa
   PackInfo attributes used here: name, version, description, originator, uuid (the update.xml uuid; None for a
   legacy-only pack); optional: key, installation_size, after_apply_guidance (list), build.
   Optional hook: check_applies_to(pack, software_version) raising like read_pack when the pack is for another
-  product/version (XenServer's refusal); without it only the host's pack list is consulted.
+  product/version (XenServer's refusal); without it no product check is made here.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ INSTALLED_REPOS = Path("etc/xensource/installed-repos")
 
 
 def packs_module() -> Any:
-    return importlib.import_module("lab.xenserver.packs")
+    """lab.xenserver.packs, or the module LAB_XENSERVER_PACKS names (a test double)."""
+    return importlib.import_module(os.environ.get("LAB_XENSERVER_PACKS", "lab.xenserver.packs"))
 
 
 def read_checked_pack(iso_path: Path, software_version: dict[str, str]) -> Any:

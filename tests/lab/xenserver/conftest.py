@@ -65,7 +65,7 @@ class LabXenServer:
 
     @property
     def plugins_dir(self) -> Path:
-        return self.root / "plugins"
+        return self.root / "dom0" / "etc" / "xapi.d" / "plugins"
 
     def session(self, password: str = PASSWORD) -> XenAPI.Session:
         session = XenAPI.Session(self.url)
@@ -92,9 +92,9 @@ def make_config(version: str = "7.0.0", **kwargs) -> HostConfig:
 
 def prepare_root(root: Path) -> None:
     """Plugins dir with the test plugin, and an `xe` on PATH for plugins that run xe (xenhost.py does)."""
-    (root / "plugins").mkdir(parents=True, exist_ok=True)
-    (root / "dom0").mkdir(exist_ok=True)
-    plugin = root / "plugins" / "lab_test.py"
+    plugins = root / "dom0" / "etc" / "xapi.d" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    plugin = plugins / "lab_test.py"
     plugin.write_text(TEST_PLUGIN)
     plugin.chmod(0o755)
     bindir = root / "bin"

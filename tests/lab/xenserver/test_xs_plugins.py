@@ -98,4 +98,5 @@ def test_netwrap_runs_allowed_commands_only(nova_plugins):
     result = json.loads(call(nova_plugins, "netwrap.py", "run_command", {"cmd": json.dumps(["ip", "link", "show"])}))
     assert result["returncode"] == 0 and "lo:" in result["out"]
     details = failure(nova_plugins, "netwrap.py", "run_command", {"cmd": json.dumps(["cat", "/etc/shadow"])})
-    assert details == ["XENAPI_PLUGIN_FAILURE", "run_command", "PluginError", "Dom0 execution of 'cat' is not permitted"]
+    assert details == ["XENAPI_PLUGIN_FAILURE", "run_command", "PluginError",
+                       "Dom0 execution of 'cat' is not permitted"]
