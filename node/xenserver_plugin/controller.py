@@ -65,9 +65,10 @@ def cache_options(servers):
     ]
 
 
-def ensure_console_cache(run, data, nova_conf=NOVA_CONF):
+def ensure_console_cache(run, data, nova_conf=None):
     """nova.conf [cache] on memcached (mode and group kept); the console services restarted only when it
     changed."""
+    nova_conf = nova_conf or NOVA_CONF
     current = files.read(nova_conf)
     if current is None:
         raise OperatorError("%s does not exist on this controller." % nova_conf,
