@@ -1,0 +1,40 @@
+"""Lab runtime tests: real namespaces, links and services; they need root and clean up after themselves."""
+import os
+
+import pytest
+
+from lab import namespaces
+
+NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts (run the suite as root)"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: brings up lab namespaces (needs root); skipped when not root")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() == 0:
+        return
+    for item in items:
+        if "lab" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=NOT_ROOT))
+
+
+def leftovers(prefix: str, state_dir) -> list[str]:
+    """Everything of lab `prefix` still on the machine: namespaces, root-namespace links, mounts, processes."""
+    found = [f"netns {name}" for name in namespaces.list_netns(prefix)]
+    links = os.listdir("/sys/class/net")
+    found += [f"link {name}" for name in links if name.startswith(prefix)]
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            if str(state_dir) in line or f"/run/netns/{prefix}-" in line:
+                found.append(f"mount {line.strip()}")
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmdline = open(f"/proc/{entry.name}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(state_dir) in cmdline:
+                found.append(f"process {entry.name}: {cmdline}")
+    return found
