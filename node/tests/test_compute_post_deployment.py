@@ -19,6 +19,7 @@ from xenserver_plugin import (
     system,
     xenapi_module,
 )
+from xenserver_plugin.errors import OperatorError
 from xenserver_plugin.tasks import compute_post_deployment as task
 
 COMPUTE = os.path.join(FIXTURES_DIR, "nailgun", "xs-ha", "compute-node12.yaml")
@@ -65,8 +66,16 @@ class World(object):
         self.dom0 = FakeDom0(str(self.root / "dom0"))
         monkeypatch.setattr(task, "open_dom0", lambda settings: self.dom0)
         self.suppack_calls = []
-        monkeypatch.setattr(suppack, "ensure", lambda run, dom0, install_xapi: self.suppack_calls.append(
-            (dom0, install_xapi)))
+        self.pack = object()
+        self.pack_missing = False
+        monkeypatch.setattr(suppack.Pack, "load", classmethod(lambda cls: self.load_pack()))
+        monkeypatch.setattr(suppack, "ensure", lambda run, dom0, install_xapi, pack: self.suppack_calls.append(
+            (dom0, install_xapi, pack)))
+
+    def load_pack(self):
+        if self.pack_missing:
+            raise OperatorError("The plugin's supplemental pack description is missing.", "Reinstall the plugin.")
+        return self.pack
 
     def main(self, *args, **kwargs):
         astute_path = kwargs.get("astute", COMPUTE)
@@ -102,7 +111,7 @@ def test_first_run_configures_second_run_changes_nothing(world, capsys):
     assert "connection_url = http://169.254.0.1" in open(nova.NOVA_COMPUTE_CONF).read()
     assert not os.path.exists(ceilometer.CEILOMETER_CONF)  # Ceilometer is off in this environment
     assert sorted(world.node.restarts) == ["neutron-openvswitch-agent", "nova-compute"]
-    assert world.suppack_calls == [(world.dom0, True)]
+    assert world.suppack_calls == [(world.dom0, True, world.pack)]
     assert world.dom0.closed
     assert os.path.exists(os.path.join(str(world.root / "dist"), "XenAPI", "XenAPI.py"))
     before = world.snapshot()
@@ -159,3 +168,11 @@ def test_empty_password_fails_clearly(world, capsys, tmp_path):
     assert world.main(astute=path) == 1
     assert "password" in capsys.readouterr().out
     assert world.node.calls == []
+
+
+def test_missing_pack_fails_before_any_change(world, capsys):
+    world.pack_missing = True
+    before = world.snapshot()
+    assert world.main() == 1
+    assert "supplemental pack description is missing" in capsys.readouterr().out
+    assert world.snapshot() == before

@@ -32,14 +32,22 @@ def open_dom0(settings):
     return Dom0(settings)
 
 
-def ensure_dom0_plugins(run, dom0, settings):
-    """The supplemental pack (installed when install_xapi is ticked, else only verified)."""
+def load_pack():
+    """The supplemental pack the plugin ships (read before any change: a broken plugin install fails first)."""
     try:
         from xenserver_plugin import suppack
     except ImportError:
         LOG.warning("suppack module not available: Dom0 plugins neither installed nor verified")
+        return None
+    return suppack.Pack.load()
+
+
+def ensure_dom0_plugins(run, dom0, settings, pack):
+    """The supplemental pack (installed when install_xapi is ticked, else only verified)."""
+    if pack is None:
         return
-    suppack.ensure(run, dom0, settings.install_xapi)
+    from xenserver_plugin import suppack
+    suppack.ensure(run, dom0, settings.install_xapi, pack=pack)
 
 
 def dom0_networks(node):
@@ -65,9 +73,10 @@ def deploy(run, node, dom0, himn):
     settings = node.settings
     nic, physnet = node.require_private_nic()
     private_bridge = neutron.private_dom0_bridge(dom0, nic)
+    pack = load_pack()
     dom0_routes.ensure(run, dom0, dom0_networks(node), himn.address)
     gateway.ensure(run, himn, node.management, node.storage)
-    ensure_dom0_plugins(run, dom0, settings)
+    ensure_dom0_plugins(run, dom0, settings, pack)
     xenapi_module.ensure(run)
     verify_xenapi_importable(run)
     nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl)
