@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import XenAPI
 
 from lab.xenserver.config import HostConfig
 from lab.xenserver.server import XenAPIServer, build_server
+from lab.xenserver.xe import main as xe_main
 from tests.paths import PY27, REPO
 
 PASSWORD = "lab-XS-pw-9d1e"
@@ -73,14 +76,29 @@ class LabXenServer:
         return session
 
     def xe_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(LAB_XENAPI_URL=self.url, LAB_XE_SESSION_FILE=str(self.root / "state" / "local-session"),
-                   LAB_DOM0_ROOT=str(self.root / "dom0"), PYTHONPATH=str(REPO))
-        return env
+        return {"LAB_XENAPI_URL": self.url, "LAB_XE_SESSION_FILE": str(self.root / "state" / "local-session"),
+                "LAB_DOM0_ROOT": str(self.root / "dom0")}
 
-    def xe(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "lab.xenserver.xe", *args], env=self.xe_env(), text=True,
-                                capture_output=True, check=False, cwd=REPO)
+    def xe(self, *args: str, check: bool = True, process: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run xe in-process (fast), or as `python -m lab.xenserver.xe` when `process` is set."""
+        if process:
+            env = {**os.environ, **self.xe_env(), "PYTHONPATH": str(REPO)}
+            result = subprocess.run([sys.executable, "-m", "lab.xenserver.xe", *args], env=env, text=True,
+                                    capture_output=True, check=False, cwd=REPO)
+        else:
+            out, err = io.StringIO(), io.StringIO()
+            saved = {key: os.environ.get(key) for key in self.xe_env()}
+            os.environ.update(self.xe_env())
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    code = xe_main(list(args))
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+            result = subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
         if check and result.returncode != 0:
             raise AssertionError(f"xe {' '.join(args)} failed: {result.stderr}")
         return result

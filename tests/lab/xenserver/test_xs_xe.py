@@ -11,7 +11,7 @@ GUEST = "xs-lab-compute"
 
 
 def test_vm_list_format_and_filters(xs):
-    out = xs.xe("vm-list", "is-control-domain=false").stdout
+    out = xs.xe("vm-list", "is-control-domain=false", process=True).stdout
     lines = out.splitlines()
     assert lines[0].startswith("uuid ( RO)") and lines[0].endswith(xs.config.vms[0].uuid)
     assert lines[1].endswith(f"name-label ( RW): {GUEST}")
@@ -130,7 +130,7 @@ def test_update_commands_do_not_exist_before_71(start_xs, fake_packs, tmp_path):
 def test_install_supplemental_pack_on_70(start_xs, fake_packs, tmp_path):
     xs = start_xs(make_config("7.0.0"))
     iso = write_fake_iso(tmp_path / "pack.iso", "7.0.0")
-    out = xs.xe("install-supplemental-pack", str(iso)).stdout
+    out = xs.xe("install-supplemental-pack", str(iso), process=True).stdout
     assert out.endswith("Pack installation successful.\n")
     assert (xs.root / "dom0/etc/xensource/installed-repos/openstack:xenapi-plugins-mitaka/XS-REPOSITORY").exists()
     answer = xs.xe("host-call-plugin", f"host-uuid={xs.config.uuid}", "plugin=dom0_plugin_version.py",
