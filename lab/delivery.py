@@ -63,15 +63,19 @@ class Plugin:
 
 def find_rpm(output: Path = REPO / "output", sources: tuple[Path, ...] | None = None) -> Path:
     """The newest built plugin RPM; missing or older than the plugin/node sources -> LabError (run make)."""
-    rpms = sorted(output.glob(RPM_GLOB), key=lambda p: p.stat().st_mtime)
-    if not rpms:
-        raise LabError(f"no plugin RPM in {output}/ (expected {RPM_GLOB}): run `make` to build it")
-    rpm = rpms[-1]
+    rpm = newest_rpm(output)
     newest, newest_time = _newest_source(sources or tuple(REPO / d for d in SOURCE_DIRS))
     if newest is not None and newest_time > rpm.stat().st_mtime:
         shown = newest.relative_to(REPO) if newest.is_relative_to(REPO) else newest
         raise LabError(f"the plugin RPM {rpm.name} is older than {shown}: run `make` to rebuild it")
     return rpm
+
+
+def newest_rpm(output: Path = REPO / "output") -> Path:
+    rpms = sorted(output.glob(RPM_GLOB), key=lambda p: p.stat().st_mtime)
+    if not rpms:
+        raise LabError(f"no plugin RPM in {output}/ (expected {RPM_GLOB}): run `make` to build it")
+    return rpms[-1]
 
 
 def _newest_source(dirs: tuple[Path, ...]) -> tuple[Path | None, float]:

@@ -1,0 +1,41 @@
+"""Fuel-side lab tests: a lab per module (real namespaces; root needed, skipped otherwise)."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab import delivery, fuellab, runtime
+from lab.environment import HostChoice
+from tests.paths import FIXTURES
+
+XS_HA = FIXTURES / "nailgun" / "xs-ha"
+NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts"
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason=NOT_ROOT)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: brings up lab namespaces (needs root); skipped when not root")
+
+
+def xs_ha_subset(directory: Path, *names: str) -> Path:
+    """A fixtures dir holding some of the xs-ha nodes' astute.yaml files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(XS_HA / name, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def small_lab(tmp_path_factory, request):
+    """primary controller node-9, compute node-12 on XenServer 7.0 host xs-12, Cinder node-15 (not deployed)."""
+    prefix = getattr(request.module, "PREFIX", "fts")
+    fixtures = xs_ha_subset(tmp_path_factory.mktemp("fixtures"), "primary-controller-node9.yaml",
+                            "compute-node12.yaml", "cinder-node15.yaml")
+    if runtime.is_up(prefix):
+        runtime.down(prefix)
+    # the newest RPM even if node code changed since (freshness has its own test; make test builds first)
+    lab, fuel = fuellab.up(prefix, fixtures, [HostChoice("7.0.0")], rpm=delivery.newest_rpm())
+    yield lab, fuel
+    runtime.down(prefix)
+    assert runtime.is_up(prefix) is False
