@@ -2,6 +2,8 @@
 import os
 import sys
 
+import pytest
+
 NODE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if NODE_DIR not in sys.path:
     sys.path.insert(0, NODE_DIR)
@@ -26,3 +28,31 @@ def all_fixtures():
             if name.endswith(".yaml"):
                 found.append((os.path.join(group, name), os.path.join(directory, name)))
     return found
+
+
+# Paths of the machine running the tests that node code writes on a real node: a test must never touch them.
+GUARDED_PATHS = ("/etc/network/interfaces", "/etc/network/interfaces.d", "/etc/dhcp/dhclient-enter-hooks.d",
+                 "/root/.ssh")
+
+
+def _snapshot():
+    state = {}
+    for path in GUARDED_PATHS:
+        if os.path.isdir(path):
+            state[path] = sorted(os.listdir(path))
+        elif os.path.exists(path):
+            with open(path, "rb") as stream:
+                state[path] = stream.read()
+        else:
+            state[path] = None
+    return state
+
+
+@pytest.fixture(autouse=True)
+def host_files_untouched():
+    """Fail the test that changed the test machine's own network or SSH configuration."""
+    before = _snapshot()
+    yield
+    after = _snapshot()
+    changed = [path for path in GUARDED_PATHS if before[path] != after[path]]
+    assert not changed, "the test changed the machine's own %s" % ", ".join(changed)

@@ -6,81 +6,13 @@ import subprocess
 import threading
 
 import pytest
-from pre_fakes import PASSWORD, FakeSession, Recorder
+from pre_fakes import PASSWORD, FakeSession, FakeSshd, Recorder, option
 
 from xenserver_plugin import astute, dom0
 from xenserver_plugin.errors import OperatorError
 from xenserver_plugin.steps import Run
 
 SETTINGS = astute.Settings("root", PASSWORD, True)
-
-
-def option(argv, name):
-    prefix = name + "="
-    return next((arg[len(prefix):] for arg in argv if arg.startswith(prefix)), None)
-
-
-class FakeSshd(object):
-    """Dom0's sshd as the ssh client sees it, plus ssh-keygen on the node."""
-
-    HOST_KEY = "169.254.0.1 ssh-ed25519 AAAAdom0hostkey\n"
-
-    def __init__(self, authorized=False, reachable=True, host_key=None, password=PASSWORD):
-        self.authorized = authorized
-        self.reachable = reachable
-        self.host_key = host_key or self.HOST_KEY
-        self.password = password
-        self.masters = 0
-        self.master_up = False
-        self.remote = []
-
-    def __call__(self, argv, input_text):
-        if argv[0] == "ssh-keygen":
-            path = argv[argv.index("-f") + 1]
-            with open(path, "w") as stream:
-                stream.write("PRIVATE\n")
-            os.chmod(path, 0o600)
-            with open(path + ".pub", "w") as stream:
-                stream.write("ssh-rsa AAAAnodekey %s\n" % argv[argv.index("-C") + 1])
-            return 0, "", ""
-        assert argv[0] == "ssh"
-        if "-O" in argv:
-            self.master_up = False
-            return 0, "", ""
-        if option(argv, "ControlMaster") == "no":
-            assert self.master_up, "a command ran without the master connection"
-            self.remote.append((argv[-1], input_text))
-            return 0, "remote output\n", ""
-        if not self.reachable:
-            return 255, "", "ssh: connect to host 169.254.0.1 port 22: Connection timed out\n"
-        known_hosts = option(argv, "UserKnownHostsFile")
-        known = open(known_hosts).read() if os.path.exists(known_hosts) else ""
-        if option(argv, "StrictHostKeyChecking") == "no":
-            if not known:
-                with open(known_hosts, "w") as stream:
-                    stream.write(self.host_key)
-        elif known != self.host_key:
-            return 255, "", "Host key verification failed.\n"
-        if option(argv, "PubkeyAuthentication") == "no":
-            return self.password_login(argv, input_text)
-        if not self.authorized:
-            return 255, "", "root@169.254.0.1: Permission denied (publickey,password).\n"
-        assert "-N" in argv and "-f" in argv and option(argv, "ControlMaster") == "yes"
-        self.masters += 1
-        self.master_up = True
-        return 0, "", ""
-
-    def password_login(self, argv, input_text):
-        self.password_argv = argv
-        self.askpass_text = open(self.askpass_path(argv)).read()
-        if self.env[dom0.SECRET_VARIABLE] != self.password:
-            return 255, "", "root@169.254.0.1: Permission denied (publickey,password,keyboard-interactive).\n"
-        assert input_text.startswith("ssh-rsa AAAAnodekey")
-        self.authorized = True
-        return 0, "", ""
-
-    def askpass_path(self, argv):
-        return self.env["SSH_ASKPASS"]
 
 
 class Harness(object):

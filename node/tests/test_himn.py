@@ -4,6 +4,7 @@ import os
 
 import pytest
 from conftest import fixture_path
+from pre_fakes import FakeNetwork
 
 from xenserver_plugin import astute, himn
 from xenserver_plugin.errors import OperatorError
@@ -16,57 +17,6 @@ COMPUTE = astute.Node(astute.load(fixture_path("nailgun", "xs-ha", "compute-node
 def sample(name):
     with io.open(os.path.join(HERE, "fixtures", name)) as stream:
         return stream.read()
-
-
-class FakeNetwork(object):
-    """The node's links as the fixture compute node has them: eth0-2 carry Fuel networks, eth3 is free."""
-
-    def __init__(self, dhcp=None, xenstore_mac=None, answering=("eth3",)):
-        self.nics = {
-            "eth0": himn.Link("eth0", "00:16:3e:00:00:00", ["10.20.0.204/24"], up=True),
-            "eth1": himn.Link("eth1", "00:16:3e:00:00:01", [], up=True),
-            "eth2": himn.Link("eth2", "00:16:3e:00:00:02", [], up=True),
-            "eth3": himn.Link("eth3", "00:16:3e:00:00:03", []),
-            "br-mgmt": himn.Link("br-mgmt", "00:16:3e:00:00:01", ["192.168.0.8/24"], kind="bridge", up=True),
-        }
-        self.dhcp = dict(dhcp or {"eth3": "169.254.0.5/16"})
-        self.xenstore_mac = xenstore_mac
-        self.answering = set(answering)
-        self.routes = []
-        self.calls = []
-
-    def links(self):
-        return [himn.Link(lnk.name, lnk.mac, lnk.addresses, lnk.kind, lnk.master, lnk.up) for lnk in self.nics.values()]
-
-    def default_routes_via(self, gateway):
-        return [dev for gw, dev in self.routes if gw == gateway]
-
-    def delete_default_route(self, gateway, device):
-        self.calls.append(("route-del", device))
-        self.routes.remove((gateway, device))
-
-    def xenstore_read(self, key):
-        assert key == "vm-data/himn_mac"
-        return self.xenstore_mac
-
-    def answers(self, nic):
-        return nic in self.answering and bool(self.nics[nic].link_local)
-
-    def dhcp_probe(self, nic):
-        self.calls.append(("probe", nic))
-        return self.dhcp.get(nic)
-
-    def ifup(self, nic):
-        self.calls.append(("ifup", nic))
-        lease = self.dhcp.get(nic)
-        if lease:
-            self.nics[nic].addresses = [lease]
-            self.nics[nic].up = True
-            self.routes.append(("169.254.0.1", nic))  # as if the server's router option were applied
-        return lease is not None
-
-    def ifdown(self, nic):
-        self.calls.append(("ifdown", nic))
 
 
 @pytest.fixture

@@ -242,11 +242,11 @@ def sources_interfaces_d(text, nic):
 class Himn(object):
     """Find, persist and bring up the HIMN link of one node."""
 
-    def __init__(self, run, node, network=None, interfaces_file=INTERFACES_FILE):
+    def __init__(self, run, node, network=None, interfaces_file=None):
         self.run = run
         self.node = node
         self.net = network or LocalNetwork()
-        self.interfaces_file = interfaces_file
+        self.interfaces_file = interfaces_file or INTERFACES_FILE  # read at call time: tests re-point it
         self.tried = []
 
     # --- finding the NIC ------------------------------------------------------------------------------
