@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Namespaces cannot isolate these; a command in a host never gets them (clock, kernel modules, reboot).
+DROPPED_CAPS = "-sys_time,-sys_module,-sys_boot"
 
 
 class HostCommandError(subprocess.CalledProcessError):
@@ -40,11 +42,11 @@ class LabHost:
     on_spawn: Callable[[str, int, list[str]], None] = field(default=lambda host, pid, argv: None, repr=False)
 
     def enter_argv(self, cwd: str | None = None) -> list[str]:
-        """nsenter prefix entering this host's network, mount and UTS namespaces."""
+        """Prefix entering this host's network, mount and UTS namespaces, without the machine-wide capabilities."""
         argv = ["nsenter", "-t", str(self.holder_pid), "--net", "--mount", "--uts"]
         if cwd:
             argv.append(f"--wd={cwd}")
-        return [*argv, "--"]
+        return [*argv, "--", "setpriv", f"--bounding-set={DROPPED_CAPS}", "--"]
 
     @staticmethod
     def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

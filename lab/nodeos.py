@@ -1,6 +1,8 @@
 """A Fuel 9.0 Ubuntu node as the plugin's tasks see it (tools and files; networking is the Fuel side's)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from lab.host import LabHost
 from lab.paths import FILES, node_python
 from lab.spec import HostSpec
@@ -20,3 +22,20 @@ def xenstore_keys(spec: HostSpec) -> dict[str, str]:
         keys["vm-data/himn_mac"] = himn.mac
     keys.update(spec.xenstore)
     return keys
+
+
+SERVICES_LOG = "/var/log/lab/services.log"
+
+
+class ServiceCall(NamedTuple):
+    """One call of `service`, upstart's start/stop/restart/status/reload, or (Dom0) systemctl."""
+    time: str
+    name: str
+    action: str
+    tool: str
+
+
+def service_calls(host: LabHost) -> list[ServiceCall]:
+    """Every service call made in the host so far, oldest first (the stand-ins append to SERVICES_LOG)."""
+    done = host.run(["cat", SERVICES_LOG], check=False)
+    return [ServiceCall(*line.split("\t")) for line in done.stdout.splitlines() if line.count("\t") == 3]

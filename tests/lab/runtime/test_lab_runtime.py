@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lab import namespaces, runtime
+from lab import namespaces, nodeos, runtime
 from lab.errors import LabError
 from lab.paths import NODE_VENV, REPO, site_packages
 from lab.spec import LabSpec
@@ -118,6 +118,9 @@ def test_ssh_to_dom0_with_password_and_with_key(himn):
     himn.host("xs1").write_file("/root/.ssh/authorized_keys", compute.read_file("/root/.ssh/id_ed25519.pub"), 0o600)
     done = compute.run(["ssh", *SSH_OPTS, "-o", "BatchMode=yes", "root@169.254.0.1", "command -v xe; hostname"])
     assert done.stdout.split() == ["/usr/bin/xe", "xs1"]
+    compute.write_file("/tmp/payload", "plugin bytes\n")
+    compute.run(["scp", *SSH_OPTS, "-o", "BatchMode=yes", "/tmp/payload", "root@169.254.0.1:/tmp/payload"])
+    assert himn.host("xs1").read_file("/tmp/payload") == "plugin bytes\n"
 
 
 @pytest.mark.skipif(not XENAPI_SERVER, reason="the XenAPI server (lab/xenserver/server.py) is not there yet")
@@ -161,6 +164,15 @@ def test_writes_in_a_host_never_reach_the_machine(demo):
     assert compute.read_file("/proc/sys/net/ipv4/ip_forward") == "1\n"
 
 
+def test_commands_in_hosts_cannot_set_the_clock_load_modules_or_reboot(demo):
+    for name in ("compute1", "xs1"):
+        status = dict(line.split(":\t", 1) for line in demo.host(name).read_file("/proc/self/status").splitlines())
+        bounding = int(status["CapBnd"], 16)
+        for cap in (16, 22, 25):  # CAP_SYS_MODULE, CAP_SYS_BOOT, CAP_SYS_TIME
+            assert not bounding & (1 << cap), f"{name} keeps capability {cap}"
+        assert bounding & (1 << 12)  # CAP_NET_ADMIN stays: hosts configure their own network
+
+
 def test_nodes_have_the_ubuntu_tools_the_tasks_use(demo):
     controller, compute = demo.host("controller"), demo.host("compute1")
     version = "import sys, yaml, six; print('%d.%d' % sys.version_info[:2])"
@@ -185,10 +197,10 @@ def test_nodes_have_the_ubuntu_tools_the_tasks_use(demo):
     controller.run(["restart", "neutron-plugin-openvswitch-agent"])
     controller.run(["stop", "ceilometer-polling"])
     assert controller.run(["status", "ceilometer-polling"], check=False).returncode != 0
-    calls = [line.split("\t")[1:] for line in controller.read_file("/var/log/lab/services.log").splitlines()]
-    assert calls == [["nova-compute", "restart", "service"],
-                     ["neutron-plugin-openvswitch-agent", "restart", "restart"],
-                     ["ceilometer-polling", "stop", "stop"], ["ceilometer-polling", "status", "status"]]
+    calls = [call[1:] for call in nodeos.service_calls(controller)]
+    assert calls == [("nova-compute", "restart", "service"),
+                     ("neutron-plugin-openvswitch-agent", "restart", "restart"),
+                     ("ceilometer-polling", "stop", "stop"), ("ceilometer-polling", "status", "status")]
     # system users and xenstore
     assert controller.run(["id", "-un", "nova"]).stdout.strip() == "nova"
     controller.run(["getent", "passwd", "neutron", "ceilometer"])
