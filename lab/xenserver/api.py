@@ -66,6 +66,7 @@ class XenAPIService:
             ("host", "call_plugin"): self._host_call_plugin,
             ("host", "get_servertime"): lambda session, host: time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime()),
             ("host", "get_management_interface"): self._host_management_interface,
+            ("task", "create"): self._task_create,
             ("SR", "scan"): lambda session, sr: self._check(("SR", sr)) or _void(),
             ("VBD", "plug"): lambda session, vbd: self._set_attached("VBD", vbd, True),
             ("VBD", "unplug"): lambda session, vbd: self._set_attached("VBD", vbd, False),
@@ -322,6 +323,11 @@ class XenAPIService:
         if attached and cls == "VBD" and record["device"] == "":
             record["device"] = "xvd" + "bcdefghijklmnop"[len(self.state.find("VBD", VM=record["VM"])) % 15]
         return ""
+
+    def _task_create(self, session: str, label: str, description: str) -> str:
+        now = time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime())
+        return self.state.add("task", name_label=label, name_description=description, created=now,
+                              resident_on=self.state.host_ref)
 
     def _host_management_interface(self, session: str, host: str) -> str:
         self._check(("host", host))

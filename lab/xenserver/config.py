@@ -131,6 +131,11 @@ class HostConfig:
     def platform_version(self) -> str:
         return self.release.platform_version
 
+    @property
+    def control_domain_uuid(self) -> str:
+        """Dom0's VM uuid (also /etc/xensource-inventory's CONTROL_DOMAIN_UUID), derived from the host's uuid."""
+        return str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"lab-dom0:{self.uuid}"))
+
     def set_password(self, password: str) -> None:
         self.password_hash = hash_password(password)
 

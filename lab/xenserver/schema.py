@@ -106,6 +106,11 @@ FIELDS: dict[str, dict[str, Any]] = {
         **_NAMED, "uuid": "", "version": "", "installation_size": "0", "key": "", "after_apply_guidance": [],
         "vdi": NULL_REF, "hosts": [], "other_config": {}, "enforce_homogeneity": False,
     },
+    "task": {
+        **_COMMON, **_NAMED, "allowed_operations": [], "current_operations": {}, "created": "", "finished": "",
+        "status": "pending", "resident_on": NULL_REF, "progress": 0.0, "type": "", "result": "",
+        "error_info": [], "subtask_of": NULL_REF, "subtasks": [], "backtrace": "",
+    },
     "session": {
         "uuid": "", "this_host": NULL_REF, "this_user": NULL_REF, "last_active": "", "pool": False,
         "other_config": {}, "is_local_superuser": True, "subject": NULL_REF, "validation_time": "",

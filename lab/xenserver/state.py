@@ -209,7 +209,8 @@ def build_state(config: HostConfig) -> State:
             state.link("host", host, "PIFs", pif)
 
     dom0 = state.add(
-        "VM", name_label=f"Control domain on host: {config.hostname}", power_state="Running",
+        "VM", uuid=config.control_domain_uuid, name_label=f"Control domain on host: {config.hostname}",
+        power_state="Running",
         is_control_domain=True, domid="0", resident_on=host, memory_static_max=str(4096 * MIB),
         memory_dynamic_max=str(752 * MIB), memory_dynamic_min=str(752 * MIB), memory_target=str(752 * MIB),
         memory_static_min=str(752 * MIB), VCPUs_max=str(min(config.cpu_count, 8)),

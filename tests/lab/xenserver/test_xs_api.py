@@ -213,3 +213,31 @@ def test_server_process_keeps_state_and_sessions_across_restart(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_dom0_uuid_matches_the_config_and_tasks_come_and_go(xs):
+    api = xs.session().xenapi
+    dom0 = api.VM.get_by_uuid(xs.config.control_domain_uuid)
+    assert api.VM.get_is_control_domain(dom0) is True
+    task = api.task.create("lab", "a task")
+    assert api.task.get_status(task) == "pending"
+    api.task.destroy(task)
+    assert task not in api.task.get_all()
+
+
+def test_unanswered_calls_are_listed(xs):
+    import time
+
+    from lab.xenserver.calllog import read_calls, unanswered
+
+    start = time.time()
+    api = xs.session().xenapi
+    api.host.get_all()
+    assert unanswered(xs.call_log, start) == []
+    with pytest.raises(XenAPI.Failure):
+        api.VM.frobnicate()
+    with pytest.raises(XenAPI.Failure):
+        api.VM.get_by_uuid("no-such-vm")  # XenServer's own answer, not a gap in the lab
+    assert [c.method for c in unanswered(xs.call_log, start)] == ["VM.frobnicate"]
+    assert [c.method for c in read_calls(xs.call_log, start)][-3:] == ["host.get_all", "VM.frobnicate",
+                                                                        "VM.get_by_uuid"]

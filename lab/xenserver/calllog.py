@@ -1,0 +1,32 @@
+"""Reading the server's call log (`<state dir>/calls.log`, one JSON object per call: time, method, status, error).
+
+A lab check proves the simulator stayed honest by asserting `unanswered(log)` is empty after a client's run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# Answers that mean "the lab could not answer", not "XenServer said no".
+NOT_ANSWERED = ("MESSAGE_METHOD_UNKNOWN", "INTERNAL_ERROR", "MESSAGE_PARAMETER_COUNT_MISMATCH")
+
+
+@dataclass(frozen=True)
+class Call:
+    time: float
+    method: str
+    status: str
+    error: str | None
+
+
+def read_calls(path: Path, since: float = 0.0) -> list[Call]:
+    if not path.exists():
+        return []
+    calls = [Call(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    return [call for call in calls if call.time >= since]
+
+
+def unanswered(path: Path, since: float = 0.0) -> list[Call]:
+    return [call for call in read_calls(path, since) if call.error in NOT_ANSWERED]
