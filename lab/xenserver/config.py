@@ -17,7 +17,10 @@ from typing import Any
 
 HIMN_BRIDGE = "xenapi"
 HIMN_NAME_LABEL = "Host internal management network"
-HIMN_OTHER_CONFIG = {"is_guest_installer_network": "true", "is_host_internal_management_network": "true"}
+HIMN_OTHER_CONFIG = {
+    "is_guest_installer_network": "true", "is_host_internal_management_network": "true",
+    "ip_begin": "169.254.0.1", "ip_end": "169.254.255.254", "netmask": "255.255.0.0",
+}
 
 GIB = 1024**3
 MIB = 1024**2
@@ -147,6 +150,10 @@ class HostConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    def digest(self) -> str:
+        """Identifies the host the config describes; a state built from another config is not reused."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
 
     @classmethod
     def from_json(cls, text: str) -> HostConfig:

@@ -26,7 +26,8 @@ class NoSuchObjectError(KeyError):
 class State:
     """class name -> ref -> record. Cross references (VM.VIFs, network.VIFs, ...) are kept on both ends."""
 
-    def __init__(self, objects: dict[str, dict[str, Record]] | None = None) -> None:
+    def __init__(self, objects: dict[str, dict[str, Record]] | None = None, config_digest: str = "") -> None:
+        self.config_digest = config_digest
         self.objects: dict[str, dict[str, Record]] = {cls: {} for cls in FIELDS}
         for cls, records in (objects or {}).items():
             self.objects.setdefault(cls, {}).update(records)
@@ -95,11 +96,12 @@ class State:
 
     # -- persistence -----------------------------------------------------------------------------------------
     def to_json(self) -> str:
-        return json.dumps({"objects": self.objects}, indent=1, sort_keys=True)
+        return json.dumps({"config_digest": self.config_digest, "objects": self.objects}, indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> State:
-        return cls(json.loads(text)["objects"])
+        data = json.loads(text)
+        return cls(data["objects"], data.get("config_digest", ""))
 
     def save(self, path: Path) -> None:
         """Write atomically, readable by root only (session refs are credentials)."""
@@ -116,8 +118,11 @@ class State:
 
     @classmethod
     def load_or_build(cls, path: Path | None, config: HostConfig) -> State:
+        """The saved state when it was built from this config; else the host's first boot."""
         if path is not None and path.exists():
-            return cls.from_json(path.read_text())
+            state = cls.from_json(path.read_text())
+            if state.config_digest == config.digest():
+                return state
         return build_state(config)
 
 
@@ -160,7 +165,7 @@ def _mac(index: int) -> str:
 
 def build_state(config: HostConfig) -> State:
     """The first boot of a host: pool, host, Dom0, storage, networks, the compute VM(s), hotfixes/updates."""
-    state = State()
+    state = State(config_digest=config.digest())
     pool = new_ref()
     host = new_ref()
     metrics = state.add("host_metrics", memory_total=str(config.memory), memory_free=str(config.memory))

@@ -241,3 +241,15 @@ def test_unanswered_calls_are_listed(xs):
     assert [c.method for c in unanswered(xs.call_log, start)] == ["VM.frobnicate"]
     assert [c.method for c in read_calls(xs.call_log, start)][-3:] == ["host.get_all", "VM.frobnicate",
                                                                         "VM.get_by_uuid"]
+
+
+def test_state_from_another_config_is_not_reused(tmp_path):
+    from lab.xenserver.state import State
+
+    path = tmp_path / "state.json"
+    first = make_config("7.0.0")
+    State.load_or_build(path, first).save(path)
+    assert State.load_or_build(path, first).to_json() == path.read_text()
+    other = make_config("7.1.0")
+    rebuilt = State.load_or_build(path, other)
+    assert rebuilt.host["software_version"]["product_version"] == "7.1.0"
