@@ -176,3 +176,19 @@ def test_missing_pack_fails_before_any_change(world, capsys):
     assert world.main() == 1
     assert "supplemental pack description is missing" in capsys.readouterr().out
     assert world.snapshot() == before
+
+
+def test_unwritable_dist_packages_is_an_operator_error(world, capsys, monkeypatch):
+    from xenserver_plugin import files
+
+    write_atomic = files.write_atomic
+
+    def read_only(path, *args, **kwargs):
+        if "/dist/" in path:
+            raise OSError(30, "Read-only file system")
+        return write_atomic(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "write_atomic", read_only)
+    assert world.main() == 1
+    out = capsys.readouterr().out
+    assert "Cannot install the XenAPI SDK" in out and "Read-only file system" in out

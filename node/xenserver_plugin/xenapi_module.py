@@ -45,8 +45,15 @@ def ensure(run, python=None, source=None):
                             "Reinstall the plugin RPM on the Fuel master and redeploy the node.")
     for name in names:
         content = files.read(os.path.join(source, name))
-        files.ensure_file(run, os.path.join(target, name), content, 0o644,
-                          what="XenAPI SDK for the node's Python: %s" % os.path.join(target, name))
+        try:
+            files.ensure_file(run, os.path.join(target, name), content, 0o644,
+                              what="XenAPI SDK for the node's Python: %s" % os.path.join(target, name))
+        except (IOError, OSError) as error:
+            raise OperatorError(
+                "Cannot install the XenAPI SDK into %s, where the node's Python (%s) looks for modules: %s."
+                % (target, python or sys.executable, error.strerror or error),
+                "neutron-rootwrap-xen-dom0 needs `import XenAPI`: make that directory writable for root "
+                "(or install the XenAPI 2.14 SDK there by hand) and re-run the task.")
 
 
 def importable(python=None):
