@@ -20,7 +20,7 @@ from typing import Any
 from lab import dom0, links, namespaces, nodeos
 from lab.errors import LabError
 from lab.host import LabHost, os_is_root
-from lab.paths import FILES, NODE_VENV, STATE_ROOT, TOOLING_VENV, site_packages
+from lab.paths import FILES, NODE_VENV, REPO, STATE_ROOT, TOOLING_VENV, site_packages
 from lab.spec import HostSpec, LabSpec, SpecError
 from lab.state import LabState
 
@@ -61,6 +61,7 @@ def host_mounts() -> list[str]:
     mounts += [f"overlay:{p}" for venv in (NODE_VENV, TOOLING_VENV) for p in site_packages(venv)]
     mounts += [f"fresh:{d}" for d in FRESH_DIRS if Path(d).is_dir()]
     mounts += [f"keep:{p}" for p in interpreter_homes() if any(p.startswith(f"{d}/") for d in FRESH_DIRS)]
+    mounts.append(f"readonly:{REPO}")
     return mounts
 
 

@@ -5,6 +5,7 @@
 #   overlay:DIR   an overlay over the machine's DIR (upper and work dirs under STATE, prepared by the lab)
 #   fresh:DIR     an overlay over an empty directory: the host starts with an empty DIR of its own
 #   keep:PATH     the machine's PATH (inside a fresh DIR), bound read-only (e.g. the interpreters under /root)
+#   readonly:DIR  DIR read-only, the mounts below it kept (the repo: hosts run its code, never change it)
 # then private tmpfs on /tmp and /run, the namespace's own sysfs, a read-only /proc/sys except the
 # per-namespace net tree; prints "ready" and sleeps: its PID keeps the namespace alive and is how the lab
 # enters it (nsenter -t PID). Nothing propagates back to the machine's mount namespace.
@@ -32,6 +33,11 @@ for spec in "$@"; do
     case "$spec" in keep:*)
         n=$((n + 1)); mkdir -p "${spec#keep:}"; mount --move "$state/keep/$n" "${spec#keep:}"
         mount -o remount,bind,ro "${spec#keep:}" ;;
+    esac
+done
+for spec in "$@"; do
+    case "$spec" in readonly:*)
+        mount --rbind "${spec#readonly:}" "${spec#readonly:}"; mount -o remount,bind,ro "${spec#readonly:}" ;;
     esac
 done
 mount -t tmpfs -o mode=1777,size=256m lab-tmp /tmp

@@ -154,6 +154,8 @@ def test_writes_in_a_host_never_reach_the_machine(demo):
         assert compute.read_file(path) == "probe\n"
         assert not os.path.exists(path), f"{path} reached the machine"
         assert not demo.host("controller").exists(path), f"{path} reached another host"
+    repo_write = compute.run(["touch", str(REPO / "lab-rt-probe")], check=False)
+    assert repo_write.returncode != 0 and "Read-only file system" in repo_write.stderr
     compute.run(["sh", "-c", "echo '10.9.9.9 probe' >> /etc/hosts; sysctl -qw net.ipv4.ip_forward=1;"
                              "iptables -A INPUT -s 10.9.9.9 -j DROP; hostname probe-host"])
     assert compute.run(["sysctl", "-w", "vm.swappiness=11"], check=False).returncode != 0
