@@ -1,13 +1,12 @@
 """Supplemental packs and updates on the simulated host (XenServer's pool_update, installed-repos).
 
-What this module expects from `lab.xenserver.packs` (provided by the supplemental-pack work):
-  read_pack(iso_path) -> PackInfo   reads and validates the ISO; raises an exception carrying `.details`
-                                    (a XenAPI error list, e.g. ['INVALID_UPDATE', ...]) when XenServer would refuse it
-  install_payload(pack, root='/')   installs the pack's RPM payload below `root`
-  PackInfo attributes used here: name, version, description, originator, uuid (the update.xml uuid; None for a
-  legacy-only pack); optional: key, installation_size, after_apply_guidance (list), build.
-  Optional hook: check_applies_to(pack, software_version) raising like read_pack when the pack is for another
-  product/version (XenServer's refusal); without it no product check is made here.
+What this module expects from `lab.xenserver.packs` (the supplemental-pack work provides it):
+  read_pack(iso_path, expect='legacy'|'update') -> PackInfo   reads and validates the ISO; refusals raise an
+      exception carrying `.details` (a XenAPI error list, e.g. ['INVALID_UPDATE', ...])
+  check_applies_to(pack, software_version)   raises the same way when the pack is for another product/version
+  install_payload(pack, root='/')            installs the pack's RPM payload below `root`
+  PackInfo attributes used here: name, version, description, originator, uuid (update.xml's; None for a legacy
+  pack), and optionally build, installation_size, after_apply_guidance.
 """
 
 from __future__ import annotations
@@ -29,11 +28,13 @@ def packs_module() -> Any:
     return importlib.import_module(os.environ.get("LAB_XENSERVER_PACKS", "lab.xenserver.packs"))
 
 
-def read_checked_pack(iso_path: Path, software_version: dict[str, str]) -> Any:
-    """read_pack + the product check; errors come out as lists of XenAPI error strings (PackError)."""
+def read_checked_pack(iso_path: Path, software_version: dict[str, str], expect: str) -> Any:
+    """read_pack + the product check; errors come out as lists of XenAPI error strings (PackError).
+
+    expect: 'legacy' (xe-install-supplemental-pack) or 'update' (xe update-upload)."""
     packs = packs_module()
     try:
-        pack = packs.read_pack(iso_path)
+        pack = packs.read_pack(iso_path, expect=expect)
         check = getattr(packs, "check_applies_to", None)
         if check is not None:
             check(pack, software_version)
@@ -87,7 +88,7 @@ def register(service: XenAPIService) -> None:
         if not path.exists():
             raise XenAPIError("INVALID_UPDATE", "The uploaded update package is invalid.")
         try:
-            return read_checked_pack(path, state.host["software_version"])
+            return read_checked_pack(path, state.host["software_version"], expect="update")
         except PackError as error:
             raise XenAPIError(*error.details) from None
 

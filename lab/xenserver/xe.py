@@ -346,7 +346,8 @@ def cmd_install_supplemental_pack(objects: Objects, args: Args) -> str:
     host = objects.api.pool.get_master(objects.api.pool.get_all()[0])
     root = Path(os.environ.get("LAB_DOM0_ROOT", "/"))
     try:
-        pack = updates.read_checked_pack(Path(args.positional[0]), objects.api.host.get_software_version(host))
+        pack = updates.read_checked_pack(Path(args.positional[0]), objects.api.host.get_software_version(host),
+                                         expect="legacy")
     except updates.PackError as error:
         raise XenAPI.Failure(error.details) from None
     out = [f"Installing '{pack.description}'...", ""]
@@ -390,6 +391,8 @@ def run(argv: list[str]) -> str:
 
 def describe_failure(details: list[str]) -> str:
     code, params = details[0], details[1:]
+    if code == "SUPPACK_INSTALL_FAILED":  # xe-install-supplemental-pack is a script: it prints just its message
+        return "\n".join(params)
     lines = [ERROR_TEXT.get(code, f"{code}")]
     names = ERROR_PARAMS.get(code)
     if names:

@@ -26,12 +26,14 @@ class PackInfo:
     files: dict = field(default_factory=dict)
 
 
-def read_pack(iso_path):
+def read_pack(iso_path, expect=None):
     try:
-        data = json.loads(Path(iso_path).read_text())
+        pack = PackInfo(**json.loads(Path(iso_path).read_text()))
     except ValueError:
         raise PackRefused(["INVALID_UPDATE", "The uploaded update package is invalid."]) from None
-    return PackInfo(**data)
+    if expect == "update" and not pack.uuid:
+        raise PackRefused(["INVALID_UPDATE", "missing update.xml: not an update ISO"])
+    return pack
 
 
 def check_applies_to(pack, software_version):
