@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 
 from xenserver_plugin import files, system
 from xenserver_plugin.astute import in_network, ip_to_int
@@ -192,7 +193,10 @@ class LocalNetwork(object):
                 self.run_command(["ip", "link", "set", "dev", nic, "up"])
             self.run_command(["dhclient", "-1"] + common, check=False, timeout=seconds + 10)
             lease = parse_lease(files.read(leases) or "")
-            if os.path.exists(pid):
+            if lease is not None:
+                # dhclient went to the background holding the lease; its pid file appears just after
+                # the parent exits. `dhclient -r` reads it, sends DHCPRELEASE and stops the daemon.
+                wait_for(lambda: os.path.exists(pid), 5.0)
                 self.run_command(["dhclient", "-r"] + common, check=False, timeout=15)
             return lease
         finally:
@@ -208,6 +212,15 @@ class LocalNetwork(object):
 
     def ifdown(self, nic):
         self.run_command(["ifdown", nic], check=False, timeout=30)
+
+
+def wait_for(condition, seconds, step=0.05):
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline:
+            return False
+        time.sleep(step)
+    return True
 
 
 def parse_lease(text):

@@ -75,6 +75,7 @@ def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=F
     finally:
         if timer:
             timer.cancel()
+            timer.join()  # a Timer thread alive at exit makes Python 2.7 print a spurious traceback
         if in_file:
             in_file.close()
     result = CommandResult(argv, proc.returncode, _read_back(out_file), _read_back(err_file), bool(expired))
