@@ -30,6 +30,7 @@ DEFAULT_PREFIX = "fxl"
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        runtime.require_root()
         return int(args.func(args) or 0)
     except LabError as error:
         print(f"lab: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@ A failing task stops its node (its later tasks are skipped); the report keeps it
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import time
@@ -131,10 +132,8 @@ def run_task(node: str, stage: str, task: Task, host: Host) -> TaskResult:
 
 def log_name(task: Task) -> str:
     """The task's log: the runner logs to <script name>.log (python compute_pre_test.py -> compute_pre_test.log)."""
-    for word in shlex.split(task.cmd):
-        if word.endswith(".py"):
-            return word.rsplit("/", 1)[-1][:-3] + ".log"
-    return task.id + ".log"
+    script = re.search(r"([\w.-]+)\.py\b", task.cmd)
+    return f"{script.group(1)}.log" if script else f"{task.id}.log"
 
 
 def _log_tail(host: Host, task: Task) -> str:

@@ -99,6 +99,8 @@ def make_environment(fixtures: Path | None, hosts: list[HostChoice], plugin: del
 
 
 def prepare_plugin(rpm: Path | None = None) -> delivery.Plugin:
+    if rpm is not None and not rpm.is_file():
+        raise LabError(f"plugin RPM {rpm} does not exist: run `make` to build it")
     rpm = rpm or delivery.find_rpm()
     return delivery.unpack(rpm, PLUGIN_CACHE / rpm.stem)
 

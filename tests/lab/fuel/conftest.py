@@ -10,6 +10,7 @@ from lab.environment import HostChoice
 from tests.paths import FIXTURES
 
 XS_HA = FIXTURES / "nailgun" / "xs-ha"
+SMALL_PREFIX = "fts"
 NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason=NOT_ROOT)
 
@@ -26,10 +27,13 @@ def xs_ha_subset(directory: Path, *names: str) -> Path:
     return directory
 
 
-@pytest.fixture(scope="module")
-def small_lab(tmp_path_factory, request):
-    """primary controller node-9, compute node-12 on XenServer 7.0 host xs-12, Cinder node-15 (not deployed)."""
-    prefix = getattr(request.module, "PREFIX", "fts")
+@pytest.fixture(scope="package")
+def small_lab(tmp_path_factory):
+    """primary controller node-9, compute node-12 on XenServer 7.0 host xs-12, Cinder node-15 (not deployed).
+
+    One lab for the whole package: tests use it without deploying the plugin, and undo nothing they need.
+    """
+    prefix = SMALL_PREFIX
     fixtures = xs_ha_subset(tmp_path_factory.mktemp("fixtures"), "primary-controller-node9.yaml",
                             "compute-node12.yaml", "cinder-node15.yaml")
     if runtime.is_up(prefix):

@@ -6,7 +6,6 @@ from lab import verify
 from tests.lab.fuel.conftest import needs_root
 
 pytestmark = [pytest.mark.lab, needs_root]
-PREFIX = "ftc"
 COMPUTE, DOM0, CONTROLLER, CINDER = "node-12", "xs-12", "node-9", "node-15"
 COMPUTE_MGMT, COMPUTE_STORAGE = "192.168.0.8", "192.168.1.6"
 HIMN_IP = "169.254.0.2"
