@@ -223,7 +223,7 @@ def test_installed_but_wrong_version_fails(pack):
     dom0 = FakeDom0((2, 1, 0), pack_version="2.0")
     with pytest.raises(OperatorError) as failure:
         suppack.ensure(steps.Run(), dom0, True, pack)
-    assert "reports version 2.0, the plugin needs 2.1" in failure.value.cause
+    assert "reports version 2.0, this plugin needs 2.1" in failure.value.cause
 
 
 def test_untick_without_plugins_fails_with_advice(pack):
@@ -232,7 +232,8 @@ def test_untick_without_plugins_fails_with_advice(pack):
         suppack.ensure(steps.Run(), dom0, False, pack)
     message = str(failure.value)
     assert "Install Nova Plugins" in message
-    assert "cannot be called" in message and "missing from /etc/xapi.d/plugins: " + ", ".join(PLUGINS) in message
+    assert "dom0_plugin_version.py cannot be called (XENAPI_MISSING_PLUGIN dom0_plugin_version.py)" in message
+    assert "none of its 4 plugin files is in /etc/xapi.d/plugins" in message
     assert "/var/www/nailgun/plugins/fuel-plugin-xenserver-4.0/deployment_scripts/suppack/" \
            "xenapi-plugins-2.1-suppack.iso" in message
     assert "xe-install-supplemental-pack xenapi-plugins-2.1-suppack.iso" in message
@@ -251,7 +252,7 @@ def test_untick_with_incompatible_plugins_fails(pack):
     dom0.install("1.3")
     with pytest.raises(OperatorError) as failure:
         suppack.ensure(steps.Run(), dom0, False, pack)
-    assert "reports version 1.3, the plugin needs 2.1" in failure.value.cause
+    assert "reports version 1.3, this plugin needs 2.1" in failure.value.cause
 
 
 def test_untick_with_plugins_by_hand_passes(pack):
@@ -266,9 +267,11 @@ def test_not_executable_plugin_is_reported(pack):
     dom0 = FakeDom0((2, 1, 0))
     dom0.install("2.1")
     dom0.plugins["netwrap.py"] = 0o644
+    del dom0.plugins["xenhost.py"]
     with pytest.raises(OperatorError) as failure:
         suppack.ensure(steps.Run(), dom0, False, pack)
-    assert "not executable in /etc/xapi.d/plugins: netwrap.py" in failure.value.cause
+    assert failure.value.cause.endswith("missing from /etc/xapi.d/plugins: xenhost.py; "
+                                        "not executable in /etc/xapi.d/plugins: netwrap.py.")
 
 
 def test_dry_run_changes_nothing(pack, capsys):

@@ -82,18 +82,19 @@ def unpickled(text):
 
 
 def plugin_version(dom0, pack):
-    """What the pack's version plugin answers through XenAPI, or None when it cannot be called."""
+    """(version, None) as the pack's version plugin answers through XenAPI, or (None, why it cannot be called)."""
     args = {"params": pickled({"args": (), "kwargs": {}})}
     try:
         reply = dom0.xenapi.xenapi.host.call_plugin(dom0.host_ref, pack.version_plugin, "get_version", args)
     except Exception as error:  # noqa: BLE001 - XenAPI.Failure (missing or broken plugin) or a bad reply
         LOG.info("%s/get_version failed: %s", pack.version_plugin, error)
-        return None
+        details = getattr(error, "details", None)
+        return None, " ".join(str(part) for part in details[:2]) if details else str(error)
     try:
-        return unpickled(reply)
+        return unpickled(reply), None
     except Exception as error:  # noqa: BLE001 - any unreadable reply means an incompatible plugin
         LOG.info("%s/get_version replied %r, not a pickled value: %s", pack.version_plugin, reply, error)
-        return None
+        return None, "its reply is not what Nova expects"
 
 
 def plugin_file_modes(dom0, pack):
@@ -111,15 +112,18 @@ def plugin_file_modes(dom0, pack):
 def problems(dom0, pack):
     """What is wrong with the installed plugins, as sentences; empty when they are the pack's, all executable."""
     found = []
-    version = plugin_version(dom0, pack)
-    if version != pack.version:
-        found.append("the Dom0 plugin %s reports version %s, the plugin needs %s"
-                     % (pack.version_plugin, "nothing (it cannot be called)" if version is None else version,
-                        pack.version))
+    version, why_not = plugin_version(dom0, pack)
+    if why_not:
+        found.append("the version plugin %s cannot be called (%s)" % (pack.version_plugin, why_not))
+    elif version != pack.version:
+        found.append("the version plugin %s reports version %s, this plugin needs %s"
+                     % (pack.version_plugin, version, pack.version))
     modes = plugin_file_modes(dom0, pack)
     missing = [name for name in pack.plugins if name not in modes]
     not_executable = [name for name in pack.plugins if name in modes and not modes[name] & 0o100]
-    if missing:
+    if missing and len(missing) == len(pack.plugins):
+        found.append("none of its %d plugin files is in %s" % (len(missing), pack.plugins_dir))
+    elif missing:
         found.append("missing from %s: %s" % (pack.plugins_dir, ", ".join(missing)))
     if not_executable:
         found.append("not executable in %s: %s" % (pack.plugins_dir, ", ".join(not_executable)))

@@ -151,13 +151,16 @@ def test_update_uploaded_by_hand_is_applied(lab_host, pack_dir):
     assert plugin_version(dom0) == "2.1"
 
 
-def test_update_refused_on_70(lab_host, pack_dir):
+def test_update_iso_refused_on_70(lab_host, pack_dir):
     dom0 = lab_host("7.0.0")
     pack = node_suppack.Pack.load(str(pack_dir))
     dom0.inside("/tmp").mkdir()
     shutil.copyfile(pack_dir / pack.update_iso, dom0.inside("/tmp/u.iso"))
     refused = dom0.ssh(["xe-install-supplemental-pack", "/tmp/u.iso"], check=False)
-    assert refused.returncode != 0 and "UPDATE_PRECHECK_FAILED_WRONG_SERVER_VERSION" in refused.out + refused.err
+    assert refused.returncode != 0 and "not a supplemental pack" in refused.out + refused.err
+    assert not any(dom0.inside("/etc/xapi.d/plugins").iterdir())
+    refused = dom0.ssh(["xe", "update-upload", "file-name=/tmp/u.iso"], check=False)
+    assert refused.returncode != 0  # no updates before 7.1
 
 
 def test_untick_without_plugins_fails(lab_host, pack_dir):
@@ -166,5 +169,5 @@ def test_untick_without_plugins_fails(lab_host, pack_dir):
     with pytest.raises(OperatorError) as failure:
         run_step(dom0, pack, install_xapi=False)
     assert "Install Nova Plugins" in str(failure.value)
-    assert "XENAPI_MISSING_PLUGIN" not in str(failure.value)
+    assert "cannot be called (XENAPI_MISSING_PLUGIN dom0_plugin_version.py)" in str(failure.value)
     assert not any(c[0].startswith("xe") for c in dom0.commands)
