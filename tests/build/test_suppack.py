@@ -244,3 +244,10 @@ def test_main_writes_the_artifacts(tmp_path, monkeypatch, capsys):
     suppack.main(["--out", str(tmp_path / "out")])
     assert capsys.readouterr().out.split() == [str(tmp_path / "out" / "xenapi-plugins-1.3-suppack.iso"),
                                                str(tmp_path / "out" / "xenapi-plugins-1.3-update.iso")]
+
+
+def test_plugin_rpm_ships_the_pack(rpm_files, built):
+    """`make` builds the pack into .work/artifacts/plugin/deployment_scripts/suppack before the plugin RPM."""
+    _, metadata = built
+    shipped = "/var/www/nailgun/plugins/fuel-plugin-xenserver-4.0/deployment_scripts/suppack/"
+    assert {shipped + name for name in ("suppack.json", metadata["legacy_iso"], metadata["update_iso"])} <= rpm_files
