@@ -171,3 +171,31 @@ def test_untick_without_plugins_fails(lab_host, pack_dir):
     assert "Install Nova Plugins" in str(failure.value)
     assert "cannot be called (XENAPI_MISSING_PLUGIN dom0_plugin_version.py)" in str(failure.value)
     assert not any(c[0].startswith("xe") for c in dom0.commands)
+
+
+def mitaka_like_tree(root: Path) -> Path:
+    """Nova Mitaka's layout (suffix-less entry points, nova_plugin_version at 1.3) from os-xenapi's files."""
+    plugins = dom0_plugins.from_pypi().files
+    nova = root / "nova" / "plugins" / "xenserver" / "xenapi" / "etc" / "xapi.d" / "plugins"
+    neutron = root / "neutron" / "agent" / "xenapi" / "etc" / "xapi.d" / "plugins"
+    nova.mkdir(parents=True)
+    neutron.mkdir(parents=True)
+    (nova / "utils.py").write_bytes(plugins["utils.py"])
+    (nova / "nova_plugin_version").write_bytes(
+        plugins["dom0_plugin_version.py"].replace(b'PLUGIN_VERSION = "2.1"', b'PLUGIN_VERSION = "1.3"'))
+    (neutron / "netwrap").write_bytes(plugins["netwrap.py"])
+    return root
+
+
+def test_mitaka_pack_from_source_tree(lab_host, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOM0_PLUGINS_SRC", str(mitaka_like_tree(tmp_path / "src")))
+    out = tmp_path / "fuel-plugin-xenserver-4.0" / "suppack"
+    metadata = suppack.build(dom0_plugins.load(), out, workdir=tmp_path / "work")
+    assert (metadata["version"], metadata["version_plugin"]) == ("1.3", "nova_plugin_version")
+    dom0 = lab_host("7.0.0")
+    pack = node_suppack.Pack.load(str(out))
+    assert len(run_step(dom0, pack)) == 1
+    assert run_step(dom0, pack) == []
+    reply = dom0.xenapi.xenapi.host.call_plugin(dom0.host_ref, "nova_plugin_version", "get_version",
+                                                {"params": node_suppack.pickled({"args": (), "kwargs": {}})})
+    assert node_suppack.unpickled(reply) == "1.3"
