@@ -8,6 +8,7 @@ A failed `up` takes down what it made before raising.
 """
 from __future__ import annotations
 
+import os
 import select
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 from lab import dom0, links, namespaces, nodeos
 from lab.errors import LabError
 from lab.host import LabHost, os_is_root
-from lab.paths import FILES, NODE_VENV, REPO, STATE_ROOT, TOOLING_VENV, site_packages
+from lab.paths import FILES, NODE_VENV, REPO, STATE_ROOT, TOOLING_VENV, node_python, site_packages
 from lab.spec import HostSpec, LabSpec, SpecError
 from lab.state import LabState
 
@@ -78,6 +79,27 @@ def interpreter_homes() -> list[str]:
     return sorted(set(homes))
 
 
+# programs the runtime and its hosts need, with the Debian package that brings each
+REQUIRED_PROGRAMS = {
+    "nsenter": "util-linux", "unshare": "util-linux", "setpriv": "util-linux", "ip": "iproute2",
+    "udhcpd": "udhcpd", "sshd": "openssh-server", "ssh": "openssh-client", "ssh-keygen": "openssh-client",
+    "dhclient": "isc-dhcp-client", "ifup": "ifupdown", "iptables": "iptables", "crontab": "cron",
+    "ping": "iputils-ping", "chpasswd": "passwd", "useradd": "passwd",
+}
+
+
+def preflight() -> None:
+    """Fail with one clear line when a program or interpreter the lab needs is missing."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    missing = sorted({pkg for prog, pkg in REQUIRED_PROGRAMS.items() if shutil.which(prog, path=path) is None})
+    if missing:
+        raise LabError(f"the lab needs system packages that are not installed: {' '.join(missing)} "
+                       f"(apt-get install {' '.join(missing)})")
+    for variant in ("2.7", "3"):
+        if not node_python(variant).exists():
+            raise LabError(f"the nodes' Python {variant} ({node_python(variant)}) is missing: run `make venvs`")
+
+
 def require_root() -> None:
     if not os_is_root():
         raise LabError("the lab needs root (it creates network namespaces, veths and mounts): run it as root")
@@ -90,6 +112,7 @@ def is_up(prefix: str) -> bool:
 def up(spec: LabSpec, state_dir: str | Path | None = None) -> Lab:
     """Create every host, link and Dom0 service of `spec`; on any failure remove all of it and raise."""
     require_root()
+    preflight()
     try:
         spec.validate()
     except SpecError as err:

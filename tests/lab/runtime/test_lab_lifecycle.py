@@ -45,3 +45,10 @@ def test_not_root_is_a_clear_error(monkeypatch):
 def test_down_of_a_lab_that_is_not_up_does_nothing():
     runtime.down("rtf")
     assert leftovers("rtf", runtime.state_dir_for("rtf")) == []
+
+
+def test_a_missing_system_tool_is_named_with_its_package(monkeypatch):
+    monkeypatch.setitem(runtime.REQUIRED_PROGRAMS, "no-such-lab-tool", "lab-tool-package")
+    with pytest.raises(LabError, match=r"not installed: lab-tool-package \(apt-get install lab-tool-package\)"):
+        runtime.up(LabSpec("rtg", xenserver_pair(3, 1)))
+    assert not runtime.is_up("rtg")

@@ -51,9 +51,12 @@ def demo():
 
 @pytest.fixture(scope="module")
 def himn(demo):
-    """Both compute VMs lease their HIMN address from their own Dom0, as the plugin's tasks will."""
-    for index in (1, 2):
-        demo.host(f"compute{index}").run(["dhclient", "-1", "eth1"], timeout=40)
+    """Both compute VMs lease their HIMN address from their own Dom0: one with dhclient, one with ifup
+    and an interfaces.d stanza, as the plugin's tasks do."""
+    demo.host("compute1").run(["dhclient", "-1", "eth1"], timeout=40)
+    compute2 = demo.host("compute2")
+    compute2.write_file("/etc/network/interfaces.d/ifcfg-eth1", "auto eth1\niface eth1 inet dhcp\n")
+    compute2.run(["ifup", "eth1"], timeout=40)
     return demo
 
 
@@ -98,7 +101,7 @@ def test_compute_vm_leases_a_himn_address_and_reaches_its_own_dom0(himn):
         compute = himn.host(f"compute{index}")
         (address,) = addresses(compute, "eth1")
         assert address.network == ipaddress.IPv4Network("169.254.0.0/16"), address
-        lease = compute.read_file("/var/lib/dhcp/dhclient.leases")
+        lease = compute.sh("cat /var/lib/dhcp/dhclient*.leases").stdout  # dhclient's or ifup's (per NIC)
         assert "option routers 169.254.0.1;" in lease
         assert "option subnet-mask 255.255.0.0;" in lease
         compute.run(["ping", "-c", "1", "-W", "2", "169.254.0.1"])
