@@ -26,6 +26,7 @@ from lab.xenserver.state import NoSuchObjectError, State
 
 LOG = logging.getLogger("lab.xenserver")
 LOCAL_SESSION_MARK = "lab_local_superuser"
+MAX_SESSIONS_PER_ORIGINATOR = 500
 
 
 def local_session_path(state_path: Path) -> Path:
@@ -182,6 +183,7 @@ class XenAPIService:
 
     def new_session(self, originator: str = "", username: str = "root", local: bool = False) -> str:
         with self.lock:
+            self._expire_sessions(originator)
             ref = self.state.add(
                 "session", this_host=self.state.host_ref, this_user="OpaqueRef:root-user", originator=originator,
                 last_active=time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime()), auth_user_name=username,
@@ -189,6 +191,13 @@ class XenAPIService:
             )
             self.save()
             return ref
+
+    def _expire_sessions(self, originator: str) -> None:
+        """Like xapi, keep at most MAX_SESSIONS_PER_ORIGINATOR sessions per originator, dropping the oldest."""
+        mine = [ref for ref, rec in self.state.records("session").items()
+                if rec["originator"] == originator and LOCAL_SESSION_MARK not in rec["other_config"]]
+        for ref in mine[: max(0, len(mine) - MAX_SESSIONS_PER_ORIGINATOR + 1)]:
+            self.state.remove("session", ref)
 
     def _logout(self, session: str) -> str:
         with self.lock:

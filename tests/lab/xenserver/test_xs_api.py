@@ -253,3 +253,17 @@ def test_state_from_another_config_is_not_reused(tmp_path):
     other = make_config("7.1.0")
     rebuilt = State.load_or_build(path, other)
     assert rebuilt.host["software_version"]["product_version"] == "7.1.0"
+
+
+def test_oldest_sessions_of_an_originator_expire(xs, monkeypatch):
+    from lab.xenserver import api as api_module
+
+    monkeypatch.setattr(api_module, "MAX_SESSIONS_PER_ORIGINATOR", 3)
+    sessions = [xs.session() for _ in range(4)]
+    raw = XenAPI.Session(xs.url)
+    assert getattr(raw, "host.get_all")(sessions[0].handle)["ErrorDescription"][0] == "SESSION_INVALID"
+    for session in sessions[1:]:
+        assert session.xenapi.host.get_all()
+    other = XenAPI.Session(xs.url)
+    other.login_with_password("root", PASSWORD, "2.1", "another-originator")
+    assert sessions[1].xenapi.host.get_all()
