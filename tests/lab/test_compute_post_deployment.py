@@ -33,6 +33,7 @@ DOM0_FILES = [
     "/etc/conntrackd/conntrackd.conf", "/etc/logrotate.d/conntrackd",
 ]
 SERVICES_LOG = "/var/log/lab/services.log"
+QUERIES = ("status", "is-active", "is-enabled")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="lab tests need root (namespaces, veths, mounts)")
 
@@ -67,16 +68,23 @@ def iptables(host: Any) -> str:
     return "\n".join(re.sub(r"\[\d+:\d+\]", "", line) for line in out.splitlines() if not line.startswith("#"))
 
 
-def snapshot(lab: Any, node: Any) -> dict[str, str]:
+def service_actions(host: Any) -> list[str]:
+    """Lines of the lab's services log that act (restart, enable, ...), without queries like is-enabled."""
+    text = host.run(["/bin/sh", "-c", f"cat {SERVICES_LOG} 2>/dev/null; true"]).stdout
+    return [line for line in text.splitlines()
+            if len(line.split("\t")) > 2 and line.split("\t")[2] not in QUERIES]
+
+
+def snapshot(lab: Any, node: Any) -> dict[str, Any]:
     compute, dom0 = lab.host(node.name), lab.host(node.dom0)
     return {
         "compute iptables": iptables(compute),
         "compute routes": compute.run(["ip", "-o", "-4", "route", "show"]).stdout,
         "compute files": hashes(compute, COMPUTE_FILES),
-        "compute services": hashes(compute, [SERVICES_LOG]),
+        "compute services": service_actions(compute),
         "dom0 routes": dom0.run(["ip", "-o", "-4", "route", "show"]).stdout,
         "dom0 files": hashes(dom0, DOM0_FILES),
-        "dom0 services": hashes(dom0, [SERVICES_LOG]),
+        "dom0 services": service_actions(dom0),
     }
 
 
