@@ -1,0 +1,186 @@
+"""Build the User Guide, Test Plan and Test Report to HTML and PDF, branded with the plugin's version.
+
+    .work/venv/bin/python -m docs.build --out output/docs [--junit FILE ...] [--lab-json FILE] [--only user_guide]
+
+Each document's sources are staged under .work/docs/<document>/src with their generated parts (settings
+tables, error catalogue, diagram, test cases, report), so nothing generated is written into docs/. Sphinx
+runs with -W --keep-going: any warning fails the build. PDFs are made by rinohtype (pure Python, from PyPI);
+the diagram needs Graphviz's `dot` (Debian package graphviz).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.version import plugin_version
+from docs.tools import cases, errors_catalogue, report, settings_tables
+
+DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+PLUGIN = REPO / "plugin"
+NODE_PACKAGE = REPO / "node" / "xenserver_plugin"
+STAGING = REPO / ".work" / "docs"
+DEFAULT_RESULTS = REPO / "output" / "test-results"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    junit: list[Path]
+    lab_json: Path | None
+    rpm_dir: Path
+    version: str
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str        # folder under docs/, and DOCS_DOCUMENT for conf.py
+    slug: str        # output names: <out>/<slug>/ (HTML) and fuel-plugin-xenserver-<slug>-<version>.pdf
+    generate: Callable[[Path, Inputs], None]
+
+
+class BuildError(Exception):
+    pass
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def draw_diagram(source: Path, target_dir: Path) -> None:
+    """SVG for HTML, PDF for the PDF build (Sphinx picks the format per builder from `name.*`)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise BuildError("Graphviz's dot is needed to draw the network diagram: apt-get install graphviz")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for fmt in ("svg", "pdf"):
+        subprocess.run([dot, f"-T{fmt}", "-o", str(target_dir / f"{source.stem}.{fmt}"), str(source)],
+                       check=True, capture_output=True)
+
+
+def generate_user_guide(src: Path, inputs: Inputs) -> None:
+    generated = src / "generated"
+    environment_config = PLUGIN / "environment_config.yaml"
+    components = PLUGIN / "components.yaml"
+    _write(generated / "settings.inc", settings_tables.settings_table(environment_config))
+    _write(generated / "restrictions.inc", settings_tables.restrictions_table(environment_config))
+    _write(generated / "incompatible.inc", settings_tables.incompatible_table(components))
+    _write(generated / "compatible.inc", settings_tables.compatible_list(components))
+    _write(generated / "component.inc", settings_tables.component_summary(components))
+    messages, problems = errors_catalogue.collect(NODE_PACKAGE)
+    _write(generated / "errors.inc", errors_catalogue.render(messages, problems))
+    draw_diagram(src / "topology.dot", generated)
+
+
+def generate_test_plan(src: Path, inputs: Inputs) -> None:
+    _write(src / "generated" / "cases.inc", cases.render_plan(cases.load()))
+
+
+def generate_test_report(src: Path, inputs: Inputs) -> None:
+    node_pythons = [v for v in (report.interpreter_version(REPO / ".work" / "venv-node27" / "bin" / "python"),)
+                    if v]
+    _write(src / "generated" / "report.inc",
+           report.build_report(inputs.junit, inputs.lab_json, inputs.rpm_dir, inputs.version, REPO, node_pythons))
+
+
+DOCUMENTS = (
+    Document("user_guide", "user-guide", generate_user_guide),
+    Document("test_plan", "test-plan", generate_test_plan),
+    Document("test_report", "test-report", generate_test_report),
+)
+
+
+def stage(document: Document, inputs: Inputs) -> Path:
+    """A fresh copy of docs/<name>/ plus its generated parts."""
+    src = STAGING / document.name / "src"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(DOCS / document.name, src)
+    document.generate(src, inputs)
+    return src
+
+
+def sphinx(document: Document, src: Path, builder: str, out: Path, version: str) -> str:
+    """Run sphinx-build; returns its warnings/errors (empty on success), never raises."""
+    env = {**os.environ, "DOCS_DOCUMENT": document.name, "DOCS_VERSION": version,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    doctrees = STAGING / document.name / f"doctrees-{builder}"
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-E", "-b", builder,
+                           "-c", str(DOCS), "-d", str(doctrees), str(src), str(out)],
+                          env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return f"{document.name} ({builder}) failed:\n{proc.stdout}{proc.stderr}"
+    return ""
+
+
+def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[str]) -> list[Path]:
+    """Stage and build every document in every format; returns the products, raises BuildError on warnings."""
+    jobs = []
+    for document in documents:
+        src = stage(document, inputs)
+        if "html" in formats:
+            jobs.append((document, src, "html", out / document.slug))
+        if "pdf" in formats:
+            jobs.append((document, src, "rinoh", STAGING / document.name / "pdf"))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        failures = [f for f in pool.map(lambda job: sphinx(*job, inputs.version), jobs) if f]
+    if failures:
+        raise BuildError("\n".join(failures))
+    products = []
+    for document, _src, builder, target in jobs:
+        if builder == "html":
+            products.append(target / "index.html")
+            continue
+        pdf = out / f"fuel-plugin-xenserver-{document.slug}-{inputs.version}.pdf"
+        shutil.copyfile(target / f"{document.slug}.pdf", pdf)
+        products.append(pdf)
+    return products
+
+
+def _results_from(directory: Path) -> tuple[list[Path], Path | None]:
+    """The last `make report` run's results, if any: junit*.xml and lab.json in output/test-results/."""
+    lab = directory / "lab.json"
+    return sorted(directory.glob("junit*.xml")), lab if lab.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "output" / "docs")
+    parser.add_argument("--only", action="append", choices=[d.name for d in DOCUMENTS],
+                        help="build only this document (repeatable)")
+    parser.add_argument("--formats", default="html,pdf", help="comma-separated: html, pdf")
+    parser.add_argument("--junit", type=Path, action="append",
+                        help="pytest --junitxml output for the Test Report (repeatable; default: "
+                             "output/test-results/junit*.xml when present)")
+    parser.add_argument("--lab-json", type=Path, help="`python -m lab verify` results as JSON "
+                                                      "(default: output/test-results/lab.json when present)")
+    parser.add_argument("--rpm-dir", type=Path, default=REPO / "output", help="where the built RPM and md5 are")
+    args = parser.parse_args(argv)
+
+    default_junit, default_lab = _results_from(DEFAULT_RESULTS)
+    junit = args.junit if args.junit is not None else default_junit
+    lab_json = args.lab_json or (default_lab if args.junit is None else None)
+    for path in [*junit, *([lab_json] if lab_json else [])]:
+        if not path.is_file():
+            print(f"docs: {path} does not exist", file=sys.stderr)
+            return 2
+    inputs = Inputs(junit, lab_json, args.rpm_dir, plugin_version())
+    documents = [d for d in DOCUMENTS if not args.only or d.name in args.only]
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        products = build(documents, args.out.resolve(), inputs, [f.strip() for f in args.formats.split(",")])
+    except (BuildError, cases.CasesError) as error:
+        print(f"docs: {error}", file=sys.stderr)
+        return 1
+    for product in products:
+        print(product)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Generators that turn the plugin's own files, code and test results into reStructuredText."""
