@@ -30,18 +30,20 @@ def xenapi_server_available() -> bool:
     return (REPO / "lab" / "xenserver" / "server.py").exists()
 
 
-def setup_dom0(host: LabHost, spec: HostSpec) -> None:
+def setup_dom0(host: LabHost, spec: HostSpec, hostname: str) -> None:
     """Files and network of a Dom0; the services start with start_services()."""
     config = xenserver_config(spec)
     _himn_bridge(host, spec)
-    host.run(["/bin/sh", str(FILES / "dom0-setup.sh"), str(FILES), str(node_python("2.7"))])
-    host.write_file("/etc/xensource-inventory", inventory(config))
-    host.write_file("/etc/redhat-release",
-                    f"XenServer release {config.product_version}-{config.release.build_number} (xenenterprise)\n")
-    host.write_file(HOST_JSON, config.to_json(), mode=0o600)
-    for name, xe_args in (("xe", ""), ("xe-install-supplemental-pack", " install-supplemental-pack")):
-        host.write_file(f"/usr/bin/{name}", xe_wrapper(xe_args), mode=0o755)
-    host.write_file(UDHCPD_CONF, udhcpd_conf(spec.dhcp_range))
+    host.run(["/bin/sh", str(FILES / "dom0-setup.sh"), str(FILES), hostname, str(node_python("2.7"))])
+    release = f"XenServer release {config.product_version}-{config.release.build_number} (xenenterprise)\n"
+    host.write_files({
+        "/etc/xensource-inventory": inventory(config),
+        "/etc/redhat-release": release,
+        HOST_JSON: (config.to_json(), 0o600),
+        "/usr/bin/xe": (xe_wrapper(""), 0o755),
+        "/usr/bin/xe-install-supplemental-pack": (xe_wrapper(" install-supplemental-pack"), 0o755),
+        UDHCPD_CONF: udhcpd_conf(spec.dhcp_range),
+    })
     if spec.root_password:
         # the password reaches /etc/shadow through chpasswd's stdin only
         host.run(["chpasswd"], input=f"root:{spec.root_password}\n")

@@ -4,9 +4,12 @@ Commands enter both with nsenter; they run as root with a clean environment, as 
 """
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import subprocess
+import tarfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +92,18 @@ class LabHost:
         script = ('mkdir -p "$(dirname "$1")" && cat > "$1.lab-tmp" && chmod "$2" "$1.lab-tmp"'
                   ' && mv -f "$1.lab-tmp" "$1"')
         self.sh(script, path, format(mode, "o"), input=payload)
+
+    def write_files(self, files: Mapping[str, str | bytes | tuple[str | bytes, int]]) -> None:
+        """Write several files in one go ({path: data} or {path: (data, mode)}; mode 0644 by default)."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for path, item in files.items():
+                data, mode = item if isinstance(item, tuple) else (item, 0o644)
+                payload = data.encode() if isinstance(data, str) else data
+                info = tarfile.TarInfo(path.lstrip("/"))
+                info.size, info.mode, info.mtime = len(payload), mode, int(time.time())
+                tar.addfile(info, io.BytesIO(payload))
+        self.run(["tar", "-x", "-C", "/", "--no-overwrite-dir"], input=buffer.getvalue())
 
     def read_file(self, path: str) -> str:
         return self.run(["cat", "--", path]).stdout

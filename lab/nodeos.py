@@ -8,10 +8,10 @@ from lab.paths import FILES, node_python
 from lab.spec import HostSpec
 
 
-def setup_node(host: LabHost, spec: HostSpec) -> None:
-    host.run(["/bin/sh", str(FILES / "node-setup.sh"), str(FILES), str(node_python(spec.python)), spec.python])
-    for key, value in xenstore_keys(spec).items():
-        host.run(["xenstore-write", key, value])
+def setup_node(host: LabHost, spec: HostSpec, hostname: str) -> None:
+    xenstore = [item for pair in xenstore_keys(spec).items() for item in pair]
+    host.run(["/bin/sh", str(FILES / "node-setup.sh"), str(FILES), hostname, str(node_python(spec.python)),
+              spec.python, *xenstore])
 
 
 def xenstore_keys(spec: HostSpec) -> dict[str, str]:

@@ -164,7 +164,7 @@ def _start_host(spec: HostSpec, netns: str, directory: Path, state: LabState) ->
             key = mount.split(":", 1)[1].replace("/", "_")
             (root / "upper" / key).mkdir(parents=True, exist_ok=True)
             (root / "work" / key).mkdir(parents=True, exist_ok=True)
-    hostname = dom0.dom0_hostname(spec) if spec.kind == "dom0" else spec.name
+    hostname = host_name(spec)
     argv = ["nsenter", f"--net={namespaces.netns_path(netns)}", "--", "unshare", "--mount", "--uts",
             "--propagation", "private", "--", "/bin/sh", str(FILES / "host-mounts.sh"), str(root), hostname, *mounts]
     log_dir = directory / "logs" / spec.name
@@ -187,13 +187,17 @@ def _start_host(spec: HostSpec, netns: str, directory: Path, state: LabState) ->
     return host
 
 
+def host_name(spec: HostSpec) -> str:
+    """The host's own hostname (a Dom0 takes its XenServer's)."""
+    return dom0.dom0_hostname(spec) if spec.kind == "dom0" else spec.name
+
+
 def _setup_host(host: LabHost, spec: HostSpec) -> None:
-    host.run(["/bin/sh", str(FILES / "common-setup.sh"), str(FILES), host.run(["hostname"]).stdout.strip()])
     if spec.kind == "dom0":
-        dom0.setup_dom0(host, spec)
+        dom0.setup_dom0(host, spec, host_name(spec))
         dom0.start_services(host, spec)
     else:
-        nodeos.setup_node(host, spec)
+        nodeos.setup_node(host, spec, host_name(spec))
 
 
 def _record_spawn(state: LabState, host: str, pid: int, argv: list[str]) -> None:

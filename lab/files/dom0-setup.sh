@@ -1,8 +1,9 @@
 #!/bin/sh
 # Make a lab host look like a XenServer 7.x Dom0 (CentOS 7 based) to the plugin's tasks.
-#   dom0-setup.sh FILES_DIR PYTHON
+#   dom0-setup.sh FILES_DIR HOSTNAME PYTHON
 set -eu
-files=$1; python=$2
+files=$1; name=$2; python=$3
+. "$files/common-setup.sh"
 ln -sf "$python" /usr/bin/python
 ln -sf "$python" /usr/bin/python2
 mkdir -p /etc/xapi.d/plugins /etc/udev/rules.d /etc/udev/scripts /etc/modprobe.d /etc/sysconfig \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Make a lab host look like a Fuel 9.0 Ubuntu 14.04 node to the plugin's tasks.
-#   node-setup.sh FILES_DIR PYTHON PYTHON_VARIANT(2.7|3)
+#   node-setup.sh FILES_DIR HOSTNAME PYTHON PYTHON_VARIANT(2.7|3) [XENSTORE_KEY VALUE]...
 set -eu
-files=$1; python=$2; variant=$3
+files=$1; name=$2; python=$3; variant=$4; shift 4
+. "$files/common-setup.sh"
 # `python` is the node interpreter, wherever a task looks for it
 for dir in /usr/bin /usr/local/bin; do
     ln -sf "$python" "$dir/python"
@@ -28,6 +29,7 @@ for tool in xenstore-read xenstore-write xenstore-exists xenstore-rm; do
     install -m 0755 "$files/xenstore" "/usr/bin/$tool"
 done
 mkdir -p /var/lib/lab/xenstore
+[ $# -eq 0 ] || xenstore-write "$@"
 # the system users the OpenStack packages create
 for user in nova neutron ceilometer; do
     getent passwd "$user" >/dev/null || useradd --system --user-group --home-dir "/var/lib/$user" \

@@ -295,6 +295,17 @@ def test_spawned_processes_are_tracked_and_listed(demo):
     assert pid in lab_pids(demo)
 
 
+def test_files_written_in_one_go_keep_their_modes(demo):
+    storage = demo.host("storage")
+    storage.write_files({"/etc/lab-rt/a.conf": "a\n", "/usr/local/bin/lab-rt-tool": ("#!/bin/sh\necho tool\n", 0o755),
+                         "/root/.lab-rt-secret": (b"s\n", 0o600)})
+    listing = storage.run(["stat", "-c", "%a %U %n", "/etc/lab-rt/a.conf", "/usr/local/bin/lab-rt-tool",
+                           "/root/.lab-rt-secret"]).stdout.splitlines()
+    assert listing == ["644 root /etc/lab-rt/a.conf", "755 root /usr/local/bin/lab-rt-tool",
+                       "600 root /root/.lab-rt-secret"]
+    assert storage.run(["lab-rt-tool"]).stdout == "tool\n"
+
+
 def test_attach_finds_the_running_lab(demo):
     again = runtime.attach(PREFIX)
     assert again.host("xs1").run(["hostname"]).stdout.strip() == "xs1"
