@@ -3,6 +3,7 @@
 Stage by stage (pre_deployment, deploy, post_deployment), every node at once; on each node its tasks in
 graph order. A `shell` task runs as root through a shell in the plugin's directory with the task's timeout.
 A failing task stops its node (its later tasks are skipped); the report keeps its output and log tail.
+Fuel's own tasks do nothing, except those whose files the plugin edits (lab/fuelfiles.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import yaml
+
+from lab import fuelfiles
 from lab.environment import PLUGIN_SCRIPTS_PATH
 from lab.taskgraph import STAGES, Graph, Task
 
@@ -25,6 +29,8 @@ LOG_TAIL_LINES = 20
 class Host(Protocol):
     def run(self, argv: list[str], input: bytes | str | None = None, timeout: float = ..., check: bool = ...
             ) -> subprocess.CompletedProcess[Any]: ...
+
+    def read_file(self, path: str) -> str: ...
 
 
 @dataclass
@@ -97,9 +103,14 @@ def deploy(graph: Graph, nodes: dict[str, list[str]], hosts: dict[str, Host],
 def _run_node_stage(node: str, stage: str, tasks: list[Task], host: Host, stopped: bool,
                     progress: Any) -> list[TaskResult]:
     results = []
+    astute: dict[str, Any] | None = None
     for task in tasks:
         if not task.plugin:
-            results.append(TaskResult(node, task.id, stage, "noop"))
+            written: list[str] = []
+            if task.id in fuelfiles.EFFECTS and not stopped:
+                astute = astute if astute is not None else yaml.safe_load(host.read_file("/etc/astute.yaml"))
+                written = fuelfiles.apply(task.id, host, astute)
+            results.append(TaskResult(node, task.id, stage, "noop", output="\n".join(written)))
             continue
         if stopped:
             results.append(TaskResult(node, task.id, stage, "skipped"))
