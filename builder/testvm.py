@@ -22,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,14 @@ KERNEL = Package(f"linux-image-{KERNEL_ABI}", "6.1.192-2",
 BUSYBOX = Package("busybox-static", "1:1.35.0-4+deb12u1+b1",
                   "3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744")
 
+# Xen's PV boot loader (pygrub) and its filesystem readers, unpacked (not installed) to test the image with
+# the program XenServer boots it with.
+XEN_VERSION = "4.17.7+13-g2445b30a44-0+deb12u1"
+PYGRUB_PACKAGES = (
+    Package("xen-utils-4.17", XEN_VERSION, "1c928e408738cab624ee1d0ce2a824b0e9bc8874e91d635208f346940fb6d47c"),
+    Package("libxenmisc4.17", XEN_VERSION, "bb43a3633976c8dfa79e0cad473ffeb4f014a5f666b3b62a32bd42ab6daf8862"),
+)
+
 # Xen PV front ends for XenServer, virtio and e1000 for the QEMU boot test; dependencies are added.
 MODULES = ("xen-netfront", "xen-blkfront", "virtio_pci", "virtio_net", "virtio_blk", "e1000")
 
@@ -93,8 +102,12 @@ def download(package: Package, downloads: Path = DOWNLOADS) -> Path:
         if sha256_of(deb) == package.sha256:
             return deb
         deb.unlink()
-    result = subprocess.run(["apt-get", "download", f"{package.name}={package.version}"], cwd=downloads,
-                            capture_output=True, text=True)
+    argv = ["apt-get", "download", f"{package.name}={package.version}"]
+    result = subprocess.run(argv, cwd=downloads, capture_output=True, text=True)
+    if result.returncode != 0 and os.geteuid() == 0:
+        # A fresh machine may have no package lists yet: fetch them once and retry.
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+        result = subprocess.run(argv, cwd=downloads, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"cannot download {package.name}={package.version} from Debian's archive: "
                  f"{result.stderr.strip()}\nRun `apt-get update`; if the version is gone from the archive, "
@@ -137,6 +150,35 @@ def load_order(wanted: tuple[str, ...], modules_dir: Path) -> list[Path]:
     for name in wanted:
         visit(name)
     return order
+
+
+def kernel_parts(cache_root: Path = WORK / "build") -> tuple[Path, list[Path]]:
+    """vmlinuz and the wanted modules in load order, unpacked once per kernel package and module list.
+
+    Unpacking the whole kernel package (400 MB of modules) costs most of a build; only these files are
+    kept, under a name derived from the package hash and the module list."""
+    key = hashlib.sha256(f"{KERNEL.sha256} {' '.join(MODULES)}".encode()).hexdigest()[:16]
+    cache = cache_root / f"testvm-kernel-{key}"
+    if not (cache / "modules.load").exists():
+        cache_root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="testvm-kernel-", dir=cache_root))
+        try:
+            unpacked = extract(download(KERNEL), scratch / "package")
+            modules = load_order(MODULES, unpacked / "lib" / "modules" / KERNEL_ABI / "kernel")
+            kept = scratch / "kept"
+            (kept / "modules").mkdir(parents=True)
+            shutil.copy(unpacked / "boot" / f"vmlinuz-{KERNEL_ABI}", kept / "vmlinuz")
+            for ko in modules:
+                shutil.copy(ko, kept / "modules" / ko.name)
+            (kept / "modules.load").write_text("".join(f"{ko.name}\n" for ko in modules))
+            try:
+                kept.rename(cache)
+            except OSError:
+                pass  # another build got there first with the same files
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    names = (cache / "modules.load").read_text().split()
+    return cache / "vmlinuz", [cache / "modules" / name for name in names]
 
 
 def normalise_tree(root: Path, timestamp: int) -> None:
@@ -304,15 +346,37 @@ def vhd_virtual_size(vhd: Path) -> int:
     return int(info["virtual-size"])
 
 
+@dataclass(frozen=True)
+class BootChoice:
+    kernel: Path
+    ramdisk: Path
+    args: str
+
+
+def pygrub(disk: Path, out: Path, tools: Path = WORK / "build" / "pygrub") -> BootChoice:
+    """What Xen's pygrub picks from a raw disk (its `simple` output), the kernel and ramdisk copied to out."""
+    xen = tools / "usr" / "lib" / "xen-4.17"
+    if not (xen / "bin" / "pygrub").exists():
+        for package in PYGRUB_PACKAGES:
+            run(["dpkg-deb", "-x", str(download(package)), str(tools)])
+    libs = xen / "lib" / "x86_64-linux-gnu"
+    env = dict(os.environ, PYTHONPATH=str(xen / "lib" / "python"), LD_LIBRARY_PATH=str(libs),
+               XEN_FSIMAGE_FSDIR=str(libs / "xenfsimage"))
+    out.mkdir(parents=True, exist_ok=True)
+    answer = run([sys.executable if sys.version_info[:2] == (3, 11) else "python3", str(xen / "bin" / "pygrub"),
+                  "--quiet", "--output-format=simple", f"--output-directory={out}", str(disk)],
+                 env=env, text=True).stdout
+    fields = dict(line.split(" ", 1) for line in answer.splitlines() if " " in line)
+    return BootChoice(Path(fields["kernel"]), Path(fields["ramdisk"]), fields.get("args", "").strip())
+
+
 def build(out: Path, work: Path = BUILD) -> Path:
     timestamp = epoch()
     work.mkdir(parents=True, exist_ok=True)
-    kernel_root = extract(download(KERNEL), work / "kernel")
+    vmlinuz, modules = kernel_parts()
     busybox_root = extract(download(BUSYBOX), work / "busybox")
-    modules = load_order(MODULES, kernel_root / "lib" / "modules" / KERNEL_ABI / "kernel")
     initrd = compress_xz(cpio_newc(initramfs_tree(busybox_root, modules, work / "initramfs", timestamp)))
-    boot = boot_tree(kernel_root / "boot" / f"vmlinuz-{KERNEL_ABI}", initrd, work / "root", timestamp)
-    shutil.rmtree(kernel_root)
+    boot = boot_tree(vmlinuz, initrd, work / "root", timestamp)
     filesystem = make_filesystem(boot, work / "filesystem.ext2", filesystem_size(boot), timestamp)
     disk = make_disk(filesystem, work / "disk.raw")
     vhd = make_vhd(disk, work / "0.vhd", timestamp)

@@ -43,11 +43,22 @@ def vhd(built, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def partition(vhd, tmp_path_factory) -> Path:
-    """The first partition of the VHD as a file, found from the partition table sfdisk reads."""
-    work = tmp_path_factory.mktemp("testvm-raw")
-    raw = work / "disk.raw"
+def raw_disk(vhd, tmp_path_factory) -> Path:
+    """The VHD as the raw block device a XenServer VDI presents (what pygrub reads)."""
+    raw = tmp_path_factory.mktemp("testvm-raw") / "disk.raw"
     subprocess.run(["qemu-img", "convert", "-f", "vpc", "-O", "raw", str(vhd), str(raw)], check=True)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def pygrub_choice(raw_disk, tmp_path_factory) -> testvm.BootChoice:
+    return testvm.pygrub(raw_disk, tmp_path_factory.mktemp("pygrub"))
+
+
+@pytest.fixture(scope="module")
+def partition(raw_disk) -> Path:
+    """The first partition of the disk as a file, found from the partition table sfdisk reads."""
+    raw, work = raw_disk, raw_disk.parent
     table = json.loads(subprocess.run(["sfdisk", "--json", str(raw)], check=True, capture_output=True,
                                       text=True).stdout)["partitiontable"]
     (first,) = table["partitions"]
@@ -141,6 +152,17 @@ def test_menu_names_the_kernel_and_initrd_on_the_filesystem(partition, menu):
         assert sizes.get(os.path.basename(path), 0) > 1024 * 1024, f"{path} missing or tiny: {listing}"
 
 
+def test_pygrub_boots_the_kernel_and_initrd_with_the_xen_console(pygrub_choice, partition, tmp_path):
+    """Xen's own PV boot loader reads the menu and extracts the files it names, byte for byte."""
+    kernel_path, initrd_path = boot_entry(debugfs(partition, "cat /boot/grub/grub.cfg"))
+    for chosen, path in ((pygrub_choice.kernel, kernel_path), (pygrub_choice.ramdisk, initrd_path)):
+        debugfs(partition, f"dump {path} {tmp_path / 'expected'}")
+        assert chosen.read_bytes() == (tmp_path / "expected").read_bytes()
+    assert pygrub_choice.kernel.read_bytes()[0x202:0x206] == b"HdrS", "not a bzImage"
+    consoles = [arg for arg in pygrub_choice.args.split() if arg.startswith("console=")]
+    assert consoles[-1:] == ["console=hvc0"], "a PV guest's console (the last console=) must be hvc0"
+
+
 def test_initramfs_holds_the_xen_and_qemu_drivers(partition, tmp_path):
     _, initrd_path = boot_entry(debugfs(partition, "cat /boot/grub/grub.cfg"))
     initrd = tmp_path / "initrd"
@@ -168,12 +190,11 @@ def read_console_until(process: subprocess.Popen, patterns: list[str], deadline:
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="apt-get install qemu-system-x86")
-def test_boots_under_qemu_to_a_prompt_with_a_dhcp_lease(partition, tmp_path):
-    """The image's own kernel and initramfs under QEMU (TCG), user networking restricted to the guest."""
-    kernel_path, initrd_path = boot_entry(debugfs(partition, "cat /boot/grub/grub.cfg"))
-    kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd"
-    debugfs(partition, f"dump {kernel_path} {kernel}")
-    debugfs(partition, f"dump {initrd_path} {initrd}")
+def test_boots_under_qemu_to_a_prompt_with_a_dhcp_lease(pygrub_choice):
+    """The kernel and initramfs pygrub picks, under QEMU (TCG), user networking restricted to the guest.
+
+    QEMU has no Xen console, so the kernel gets a serial one instead of pygrub's console=hvc0."""
+    kernel, initrd = pygrub_choice.kernel, pygrub_choice.ramdisk
     argv = ["qemu-system-x86_64", "-machine", "accel=tcg", "-m", "256", "-nodefaults", "-display", "none",
             "-no-reboot", "-serial", "stdio", "-kernel", str(kernel), "-initrd", str(initrd),
             "-append", "console=ttyS0 panic=-1",
