@@ -132,9 +132,34 @@ def rpm_package(pack: Pack, plugins: dom0_plugins.PluginSet) -> noarch_rpm.Packa
         files={f"{PLUGINS_DIR}/{name}": (content, PLUGIN_MODE) for name, content in plugins.files.items()})
 
 
+def publish(staged: Path, out: Path) -> bool:
+    """Make out hold exactly the staged files, replacing only those whose bytes differ, so an unchanged pack
+    keeps its files' dates and `make` does not rebuild the plugin RPM. suppack.json is touched last whenever
+    anything changed: it is the file make watches. Returns whether anything changed."""
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {path.name for path in staged.iterdir()}
+    changed = False
+    for old in [*out.glob(f"{PACK_NAME}-*.iso"), out / METADATA_FILE]:
+        if old.exists() and old.name not in wanted:
+            old.unlink()
+            changed = True
+    for name in sorted(wanted, key=lambda name: name == METADATA_FILE):
+        source, target = staged / name, out / name
+        if target.exists() and target.read_bytes() == source.read_bytes() and not (name == METADATA_FILE and changed):
+            continue
+        shutil.copy2(source, target)
+        if name == METADATA_FILE:
+            os.utime(target)
+        changed = True
+    return changed
+
+
 def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH, workdir: Path | None = None) -> dict:
     """RPM, both ISOs and suppack.json in out (older packs there are removed); returns the metadata written."""
     workdir = workdir or WORKDIR
+    final_out, out = out, workdir / "out"
+    if out.exists():
+        shutil.rmtree(out)
     pack = Pack(name=PACK_NAME, version=plugins.version, build=plugins.digest[:12],
                 description=f"OpenStack Nova and Neutron Dom0 plugins, plugin version {plugins.version}, "
                             f"from {plugins.source}")
@@ -144,9 +169,7 @@ def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH
     legacy = stage(workdir / "legacy", rpm, {"XS-REPOSITORY": xs_repository(pack),
                                              "XS-PACKAGES": xs_packages(pack, rpm)}, epoch)
     update = stage(workdir / "update", rpm, {"update.xml": update_xml(pack, installation_size)}, epoch)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob(f"{PACK_NAME}-*.iso"), out / METADATA_FILE]:
-        old.unlink(missing_ok=True)
+    out.mkdir(parents=True)
     volume = f"{PACK_NAME}-{pack.version}".upper().replace("-", "_").replace(".", "_")
     iso.make_iso(legacy, out / pack.legacy_iso, volume, epoch, publisher=ORIGINATOR)
     iso.make_iso(update, out / pack.update_iso, volume, epoch, publisher=ORIGINATOR)
@@ -165,6 +188,7 @@ def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH
         "plugins": sorted(plugins.files),
     }
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    publish(out, final_out)
     return metadata
 
 

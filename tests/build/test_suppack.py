@@ -6,6 +6,7 @@ and once from a Mitaka-like source tree (DOM0_PLUGINS_SRC) whose plugins report 
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
@@ -251,3 +252,21 @@ def test_plugin_rpm_ships_the_pack(rpm_files, built):
     _, metadata = built
     shipped = "/var/www/nailgun/plugins/fuel-plugin-xenserver-4.0/deployment_scripts/suppack/"
     assert {shipped + name for name in ("suppack.json", metadata["legacy_iso"], metadata["update_iso"])} <= rpm_files
+
+
+def test_rebuild_touches_only_what_changed(pypi_plugins, tmp_path):
+    """`make` runs the build every time; an unchanged pack keeps suppack.json's date, so the RPM is not rebuilt."""
+    out = tmp_path / "out"
+    build_into(out, tmp_path / "w", pypi_plugins)
+    stamp = out / "suppack.json"
+    os.utime(stamp, (1, 1))
+    build_into(out, tmp_path / "w", pypi_plugins)
+    assert stamp.stat().st_mtime == 1
+    build_into(out, tmp_path / "w", pypi_plugins, epoch=suppack.DEFAULT_EPOCH + 1)  # only the ISOs' bytes differ
+    assert stamp.stat().st_mtime > 1
+    os.utime(stamp, (1, 1))
+    mitaka = dom0_plugins.from_tree(mitaka_tree(tmp_path / "src"))
+    build_into(out, tmp_path / "w", mitaka)
+    assert stamp.stat().st_mtime > 1
+    assert sorted(path.name for path in out.iterdir()) == [
+        "suppack.json", "xenapi-plugins-1.3-suppack.iso", "xenapi-plugins-1.3-update.iso"]
