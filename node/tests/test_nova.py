@@ -5,6 +5,7 @@ import re
 import stat
 
 import pytest
+from conftest import FIXTURES_DIR
 from post_fakes import FakeNode
 
 from xenserver_plugin import astute, ceilometer, nova, steps, system
@@ -62,6 +63,19 @@ def test_ceilometer_uses_its_own_xenapi_section():
 def test_console_url_follows_public_ssl():
     assert nova.novncproxy_base_url("172.16.0.10", False) == "http://172.16.0.10:6080/vnc_auto.html"
     assert nova.novncproxy_base_url("172.16.0.10", True) == "https://172.16.0.10:6080/vnc_auto.html"
+    assert (nova.novncproxy_base_url("172.16.0.10", True, "public.fuel.local")
+            == "https://public.fuel.local:6080/vnc_auto.html")
+    assert nova.novncproxy_base_url("172.16.0.10", False, "public.fuel.local").startswith("http://172.16.0.10:")
+
+
+def test_console_url_of_a_tls_fixture():
+    path = os.path.join(FIXTURES_DIR, "noop", "neut_tun.multirack.murano.sahara.ceil.ceph.public_ssl-compute.yaml")
+    if not os.path.exists(path):
+        pytest.skip("fixture missing")
+    node = astute.Node(astute.load(path))
+    assert node.public_ssl
+    url = nova.novncproxy_base_url(node.public_vip, node.public_ssl, node.public_hostname)
+    assert url == "https://%s:6080/vnc_auto.html" % node.public_hostname
 
 
 @pytest.fixture

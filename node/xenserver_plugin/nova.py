@@ -13,16 +13,19 @@ NOVNC_PORT = 6080
 SECRETS = (("xenserver", "connection_password"),)
 
 
-def novncproxy_base_url(public_vip, public_ssl):
-    return "%s://%s:%d/vnc_auto.html" % ("https" if public_ssl else "http", public_vip, NOVNC_PORT)
+def novncproxy_base_url(public_vip, public_ssl, public_hostname=None):
+    """The console URL browsers open: the public VIP; with public TLS, the name its certificate is for
+    (Fuel's own endpoints use public_ssl.hostname then), falling back to the VIP."""
+    host = (public_hostname or public_vip) if public_ssl else public_vip
+    return "%s://%s:%d/vnc_auto.html" % ("https" if public_ssl else "http", host, NOVNC_PORT)
 
 
-def options(settings, management_address, public_vip, public_ssl):
+def options(settings, management_address, public_vip, public_ssl, public_hostname=None):
     """[(section, key, value)]: the driver, the console, and the XenAPI connection over the HIMN."""
     return [
         ("DEFAULT", "compute_driver", "xenapi.XenAPIDriver"),
         ("DEFAULT", "force_config_drive", "True"),
-        ("vnc", "novncproxy_base_url", novncproxy_base_url(public_vip, public_ssl)),
+        ("vnc", "novncproxy_base_url", novncproxy_base_url(public_vip, public_ssl, public_hostname)),
         ("vnc", "vncserver_proxyclient_address", management_address),
         ("xenserver", "connection_url", DOM0_URL),
         ("xenserver", "connection_username", settings.username),
@@ -33,8 +36,9 @@ def options(settings, management_address, public_vip, public_ssl):
     ]
 
 
-def ensure(run, settings, management_address, public_vip, public_ssl):
+def ensure(run, settings, management_address, public_vip, public_ssl, public_hostname=None):
     mark = len(run.changes)
-    ini.ensure_options(run, NOVA_COMPUTE_CONF, options(settings, management_address, public_vip, public_ssl),
+    ini.ensure_options(run, NOVA_COMPUTE_CONF,
+                       options(settings, management_address, public_vip, public_ssl, public_hostname),
                        mode=0o640, group=GROUP, secrets=SECRETS, service=SERVICE)
     services.restart_if_changed(run, mark, SERVICE)

@@ -148,3 +148,26 @@ def test_password_is_in_no_log_and_no_world_readable_file(deployed):
         for path in found:
             mode = int(compute.run(["stat", "-c", "%a", path]).stdout, 8)
             assert mode & 0o007 == 0, f"{path} is world-readable ({mode:o})"
+
+
+def test_no_vif_for_the_private_nic_fails_clearly_and_changes_nothing(deployed):
+    lab, fuel, _ = deployed
+    node = computes(fuel)[-1]
+    compute = lab.host(node.name)
+    link = compute.run(["ip", "-o", "link", "show", "dev", "eth2"]).stdout.split()
+    mac = link[link.index("link/ether") + 1]
+    stranger = "02:00:00:00:4b:01"
+    compute.run(["ip", "link", "set", "dev", "eth2", "address", stranger])
+    try:
+        compute.run(["sed", "-i", "s/^cache_images = all/cache_images = none/", "/etc/nova/nova-compute.conf"])
+        before = snapshot(lab, node)
+        done = run_task(compute)
+        assert done.returncode == 1
+        assert f"No VIF with the MAC {stranger}" in done.stdout, done.stdout
+        assert "Traceback" not in done.stdout + done.stderr
+        assert snapshot(lab, node) == before
+    finally:
+        compute.run(["ip", "link", "set", "dev", "eth2", "address", mac])
+    repaired = run_task(compute).stdout
+    assert "changed: /etc/nova/nova-compute.conf: [xenserver] cache_images = all" in repaired, repaired
+    assert "made 0 changes" in run_task(compute).stdout

@@ -79,7 +79,7 @@ def deploy(run, node, dom0, himn):
     ensure_dom0_plugins(run, dom0, settings, pack)
     xenapi_module.ensure(run)
     verify_xenapi_importable(run)
-    nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl)
+    nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl, node.public_hostname)
     neutron.ensure(run, dom0, settings, physnet, private_bridge)
     ceilometer.ensure(run, settings, node.ceilometer_enabled)
     housekeeping.ensure(run, dom0)
