@@ -12,6 +12,7 @@ import pytest
 from lab import namespaces, nodeos, runtime
 from lab.errors import LabError
 from lab.paths import NODE_VENV, REPO, site_packages
+from lab.secrets import Sighting, find_secret
 from lab.spec import LabSpec
 
 from .conftest import leftovers
@@ -318,6 +319,18 @@ def test_up_with_the_same_prefix_is_refused(demo):
         runtime.up(demo_like(PREFIX))
     assert runtime.status(PREFIX)["status"] == "up"
     demo.host("xs1").run(["true"])
+
+
+def test_the_password_is_nowhere_the_lab_can_see_until_a_test_leaks_it(himn):
+    assert find_secret(himn, PASSWORD) == []
+    compute = himn.host("compute1")
+    compute.write_file("/tmp/leak", f"pw={PASSWORD}\n")
+    compute.write_file("/etc/leak.conf", f"pw={PASSWORD}\n", mode=0o600)
+    pid = compute.spawn(["sh", "-c", "sleep 1000", PASSWORD])
+    sightings = find_secret(himn, PASSWORD)
+    assert Sighting("file", "compute1", "/tmp/leak", True) in sightings
+    assert Sighting("file", "compute1", "/etc/leak.conf", False) in sightings
+    assert Sighting("argv", "compute1", f"pid {pid}", True) in sightings
 
 
 def test_a_second_lab_runs_beside_the_first_and_goes_down_alone(himn):
