@@ -320,6 +320,9 @@ class XenAPIService:
 
     def _destroy(self, cls: str, ref: str) -> str:
         self._check((cls, ref))
+        if cls == "VDI" and any(self.state.get("VBD", vbd)["currently_attached"]
+                                for vbd in self.state.get("VDI", ref)["VBDs"]):
+            raise XenAPIError("VDI_IN_USE", ref, "destroy")
         self.state.remove(cls, ref)
         return ""
 

@@ -267,3 +267,17 @@ def test_oldest_sessions_of_an_originator_expire(xs, monkeypatch):
     other = XenAPI.Session(xs.url)
     other.login_with_password("root", PASSWORD, "2.1", "another-originator")
     assert sessions[1].xenapi.host.get_all()
+
+
+def test_vdi_destroy_refuses_an_attached_disk_and_drops_a_cached_image(xs):
+    api = xs.session().xenapi
+    sr = api.pool.get_default_SR(api.pool.get_all()[0])
+    (disk,) = api.SR.get_VDIs(sr)
+    with pytest.raises(XenAPI.Failure) as failure:
+        api.VDI.destroy(disk)
+    assert failure.value.details == ["VDI_IN_USE", disk, "destroy"]
+    image = api.VDI.create({"name_label": "Glance Image 1", "SR": sr, "virtual_size": str(GIB), "type": "user",
+                            "sharable": False, "read_only": False, "other_config": {"image-id": "1"}})
+    assert image in api.SR.get_VDIs(sr)
+    api.VDI.destroy(image)
+    assert api.SR.get_VDIs(sr) == [disk]
