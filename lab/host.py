@@ -70,6 +70,11 @@ class LabHost:
             raise HostCommandError(self.name, result)
         return result
 
+    def call(self, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None,
+             timeout: float | None = None) -> int:
+        """Run `argv` in the host with this process's stdin/stdout/stderr (for people: `exec HOST -- CMD`)."""
+        return subprocess.call([*self.enter_argv(cwd), *argv], env=self.environment(env), timeout=timeout)
+
     def sh(self, script: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
         """Run a shell script (arguments as $1...; never interpolate values into `script`)."""
         return self.run(["/bin/sh", "-c", script, "sh", *args], **kwargs)

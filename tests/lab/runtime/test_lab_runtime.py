@@ -307,9 +307,11 @@ def test_files_written_in_one_go_keep_their_modes(demo):
     assert storage.run(["lab-rt-tool"]).stdout == "tool\n"
 
 
-def test_attach_finds_the_running_lab(demo):
+def test_attach_finds_the_running_lab(demo, capfd):
     again = runtime.attach(PREFIX)
     assert again.host("xs1").run(["hostname"]).stdout.strip() == "xs1"
+    assert again.host("xs1").call(["sh", "-c", "hostname; exit 7"]) == 7
+    assert capfd.readouterr().out == "xs1\n"
     with pytest.raises(LabError, match="no host 'nope'"):
         again.host("nope")
 
