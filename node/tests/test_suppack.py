@@ -155,9 +155,10 @@ def test_legacy_install_then_nothing(pack):
     assert installs(dom0) == [["xe-install-supplemental-pack", remote]]
     assert not dom0.temp_dirs  # the temporary copy was removed
     again = steps.Run()
-    dom0.commands, dom0.copies = [], []
+    dom0.commands, dom0.copies, dom0.plugin_calls = [], [], 0
     suppack.ensure(again, dom0, True, pack)
     assert again.changes == [] and dom0.copies == [] and installs(dom0) == []
+    assert dom0.plugin_calls == 1 and len(dom0.commands) == 1  # measured once: version call + one find
 
 
 def test_update_upload_apply_then_nothing(pack):

@@ -130,8 +130,9 @@ def problems(dom0, pack):
     return found
 
 
-def verify(dom0, pack, installed_by_task):
-    found = problems(dom0, pack)
+def verify(dom0, pack, installed_by_task, found=None):
+    """Fail with the operator's fix unless the plugins are right; `found`: problems() already measured."""
+    found = problems(dom0, pack) if found is None else found
     if not found:
         LOG.info("Dom0 plugins %s %s present and answering", pack.name, pack.version)
         return
@@ -235,12 +236,14 @@ def ensure(run, dom0, install_xapi, pack=None):
     """Install the pack when install_xapi is on (once), then prove the plugins are there and answer."""
     pack = pack or Pack.load()
     mark = len(run.changes)
+    found = None
     if install_xapi:
         platform = tuple(dom0.platform_version)
         if platform < UPDATE_PLATFORM:
+            found = problems(dom0, pack)
             run.ensure("Dom0 plugins %s %s installed (supplemental pack %s)" % (pack.name, pack.version,
                                                                                  pack.legacy_iso),
-                       not problems(dom0, pack), lambda: install_legacy(dom0, pack))
+                       not found, lambda: install_legacy(dom0, pack))
         else:
             ref = update_ref(dom0, pack)
             run.ensure("update %s %s (uuid %s) uploaded to XenServer" % (pack.name, pack.version, pack.update_uuid),
@@ -249,4 +252,4 @@ def ensure(run, dom0, install_xapi, pack=None):
                        is_applied(dom0, ref), lambda: apply_update(dom0, pack))
     if run.dry_run and run.changed_since(mark):
         return  # nothing was installed: the check would only repeat what the dry run reports
-    verify(dom0, pack, installed_by_task=install_xapi)
+    verify(dom0, pack, install_xapi, None if run.changed_since(mark) else found)
