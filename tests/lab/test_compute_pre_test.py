@@ -108,6 +108,17 @@ def test_compute_vm_linked_and_trusted_then_nothing_changes(lab: tuple[Any, Any]
     assert compute.run(["/bin/sh", "-c", script]).stdout.strip() == ""
     print(f"\ncompute_pre_test on {node.name}: first run {first:.1f}s, second (no change) run {second:.1f}s")
 
+    # Even without Fuel's default route in place, a new HIMN lease installs no default route via Dom0.
+    fuel_default = compute.run(["ip", "-o", "-4", "route", "show", "default"]).stdout.split()
+    compute.run(["ip", "route", "del", "default"])
+    try:
+        compute.run(["ifdown", "eth3"], timeout=60)
+        compute.run(["ifup", "eth3"], timeout=120)
+        routes = compute.run(["ip", "-o", "-4", "route", "show"]).stdout
+    finally:
+        compute.run(["ip", "route", "replace", *fuel_default])
+    assert "169.254.0.0/16 dev eth3" in routes and "default" not in routes, routes
+
     # the password reached no file, log or argument the node keeps (only Fuel's own astute.yaml holds it)
     found = compute.run(["grep", "-rlF", PASSWORD, "/etc", "/root", "/var/log/fuel-plugin-xenserver", "/tmp"],
                         check=False).stdout
