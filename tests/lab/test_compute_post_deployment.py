@@ -171,3 +171,12 @@ def test_no_vif_for_the_private_nic_fails_clearly_and_changes_nothing(deployed):
     repaired = run_task(compute).stdout
     assert "changed: /etc/nova/nova-compute.conf: [xenserver] cache_images = all" in repaired, repaired
     assert "made 0 changes" in run_task(compute).stdout
+
+
+def test_image_cache_tool_talks_to_xenapi_in_dry_run(deployed):
+    lab, fuel, _ = deployed
+    for node in computes(fuel):
+        done = lab.host(node.name).run(["python", "/usr/local/bin/xenserver-image-cache-cleanup", "--dry-run"],
+                                       check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert re.search(r"^\d+ unused cached images? \(dry run\)$", done.stdout, re.MULTILINE), done.stdout
