@@ -9,7 +9,7 @@ from pyroute2 import NetNS
 from lab.errors import LabError
 from lab.host import LabHost
 from lab.paths import FILES, REPO, node_python, tooling_python
-from lab.spec import HIMN_ADDRESS, HIMN_BRIDGE, HostSpec
+from lab.spec import HIMN_ADDRESS, HIMN_BRIDGE, HostSpec, himn_segment
 
 HOST_JSON = "/etc/lab-xenserver/host.json"
 STATE_JSON = "/var/lib/lab-xenserver/state.json"
@@ -18,12 +18,21 @@ UDHCPD_CONF = "/etc/udhcpd.conf"
 SERVICE_TIMEOUT = 20.0
 
 
-def xenserver_config(spec: HostSpec):
-    """The HostSpec's HostConfig, or XenServer's defaults for a host of that name (C1)."""
-    if spec.xenserver is not None:
-        return spec.xenserver
+def default_xenserver(dom0: HostSpec, compute_vms: list[HostSpec]):
+    """XenServer's defaults for a Dom0 spec without a HostConfig (C1): its compute VM(s) with their HIMN VIF."""
     from lab.xenserver.config import HostConfig
-    return HostConfig.default(spec.name, password=spec.root_password)
+
+    vms = [vm for vm in compute_vms if (nic := vm.himn_nic()) is not None and nic.segment == himn_segment(dom0.name)]
+    config = HostConfig.default(dom0.name, password=dom0.root_password,
+                                compute_vm_vifs=[("0", vms[0].himn_nic().mac, HIMN_BRIDGE)] if vms else [],
+                                compute_vm_name=vms[0].name if vms else None)
+    return config
+
+
+def himn_gateway(config) -> bool:
+    """XenServer's HIMN DHCP hands out Dom0 as the default gateway unless the network says ip_disable_gw."""
+    network = config.network_by_bridge(HIMN_BRIDGE)
+    return not (network and network.other_config.get("ip_disable_gw") == "true")
 
 
 def xenapi_server_available() -> bool:
@@ -32,7 +41,7 @@ def xenapi_server_available() -> bool:
 
 def setup_dom0(host: LabHost, spec: HostSpec, hostname: str) -> None:
     """Files and network of a Dom0; the services start with start_services()."""
-    config = xenserver_config(spec)
+    config = spec.xenserver
     _himn_bridge(host, spec)
     host.run(["/bin/sh", str(FILES / "dom0-setup.sh"), str(FILES), hostname, str(node_python("2.7"))])
     release = f"XenServer release {config.product_version}-{config.release.build_number} (xenenterprise)\n"
@@ -42,7 +51,7 @@ def setup_dom0(host: LabHost, spec: HostSpec, hostname: str) -> None:
         HOST_JSON: (config.to_json(), 0o600),
         "/usr/bin/xe": (xe_wrapper(""), 0o755),
         "/usr/bin/xe-install-supplemental-pack": (xe_wrapper(" install-supplemental-pack"), 0o755),
-        UDHCPD_CONF: udhcpd_conf(spec.dhcp_range),
+        UDHCPD_CONF: udhcpd_conf(spec.dhcp_range, gateway=himn_gateway(config)),
     })
     if spec.root_password:
         # the password reaches /etc/shadow through chpasswd's stdin only
@@ -90,12 +99,13 @@ def xe_wrapper(extra_args: str) -> str:
             f"PYTHONPATH={REPO} exec {tooling_python()} -m lab.xenserver.xe{extra_args} \"$@\"\n")
 
 
-def udhcpd_conf(dhcp_range: tuple[str, str, str]) -> str:
+def udhcpd_conf(dhcp_range: tuple[str, str, str], gateway: bool = True) -> str:
     start, end, netmask = dhcp_range
+    router = [f"option router {HIMN_ADDRESS}"] if gateway else []
     return "\n".join([
         "# HIMN DHCP as XenServer serves it: leases on the xenapi bridge, Dom0 as the router",
         f"start {start}", f"end {end}", f"interface {HIMN_BRIDGE}", "max_leases 254",
-        f"option subnet {netmask}", f"option router {HIMN_ADDRESS}", "option lease 86400",
+        f"option subnet {netmask}", *router, "option lease 86400",
         "lease_file /var/lib/misc/udhcpd.leases", "pidfile /run/udhcpd.pid", ""])
 
 

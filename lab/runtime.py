@@ -8,6 +8,7 @@ A failed `up` takes down what it made before raising.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import shutil
@@ -22,7 +23,7 @@ from lab import dom0, links, namespaces, nodeos
 from lab.errors import LabError
 from lab.host import LabHost, os_is_root
 from lab.paths import FILES, NODE_VENV, REPO, STATE_ROOT, TOOLING_VENV, node_python, site_packages
-from lab.spec import HostSpec, LabSpec, SpecError
+from lab.spec import HostSpec, LabSpec, SpecError, himn_segment
 from lab.state import LabState
 
 # overlays over the machine's directories: the host sees the system and writes into its own layer
@@ -117,6 +118,7 @@ def up(spec: LabSpec, state_dir: str | Path | None = None) -> Lab:
         spec.validate()
     except SpecError as err:
         raise LabError(str(err)) from None
+    spec = with_xenserver_configs(spec)
     directory = state_dir_for(spec.prefix, state_dir)
     if is_up(spec.prefix):
         found = ", ".join(namespaces.list_netns(spec.prefix))
@@ -139,6 +141,26 @@ def up(spec: LabSpec, state_dir: str | Path | None = None) -> Lab:
     return lab
 
 
+def with_xenserver_configs(spec: LabSpec) -> LabSpec:
+    """A copy of `spec` where every Dom0 has a HostConfig (defaults for those without one)."""
+    nodes = [h for h in spec.hosts if h.kind == "node"]
+    hosts = [dataclasses.replace(h, xenserver=h.xenserver or dom0.default_xenserver(h, nodes))
+             if h.kind == "dom0" else h for h in spec.hosts]
+    return dataclasses.replace(spec, hosts=hosts)
+
+
+def compute_vm_record(spec: LabSpec, node: HostSpec) -> Any:
+    """The node's VM record in its Dom0's HostConfig (matched by HIMN MAC), if it is a compute VM."""
+    himn = node.himn_nic()
+    if himn is None:
+        return None
+    dom0_spec = next((h for h in spec.hosts if h.kind == "dom0" and himn_segment(h.name) == himn.segment), None)
+    if dom0_spec is None or dom0_spec.xenserver is None:
+        return None
+    vms = dom0_spec.xenserver.vms
+    return next((vm for vm in vms if any(v.mac == himn.mac for v in vm.vifs)), vms[0] if vms else None)
+
+
 def _build(spec: LabSpec, directory: Path, state: LabState) -> Lab:
     names = {host.name: f"{spec.prefix}-{host.name}" for host in spec.hosts}
     for netns in [links.switch_netns(spec.prefix), *names.values()]:
@@ -151,7 +173,7 @@ def _build(spec: LabSpec, directory: Path, state: LabState) -> Lab:
     links.wire(spec, names)
     lab = Lab(spec.prefix, directory, spec, hosts)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda h: _setup_host(hosts[h.name], h), spec.hosts))
+        list(pool.map(lambda h: _setup_host(hosts[h.name], h, spec), spec.hosts))
     return lab
 
 
@@ -192,12 +214,12 @@ def host_name(spec: HostSpec) -> str:
     return dom0.dom0_hostname(spec) if spec.kind == "dom0" else spec.name
 
 
-def _setup_host(host: LabHost, spec: HostSpec) -> None:
+def _setup_host(host: LabHost, spec: HostSpec, lab_spec: LabSpec) -> None:
     if spec.kind == "dom0":
         dom0.setup_dom0(host, spec, host_name(spec))
         dom0.start_services(host, spec)
     else:
-        nodeos.setup_node(host, spec, host_name(spec))
+        nodeos.setup_node(host, spec, host_name(spec), compute_vm_record(lab_spec, spec))
 
 
 def _record_spawn(state: LabState, host: str, pid: int, argv: list[str]) -> None:

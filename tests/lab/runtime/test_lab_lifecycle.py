@@ -14,7 +14,7 @@ pytestmark = pytest.mark.lab
 def test_a_failed_up_removes_everything_it_made(monkeypatch):
     made = []
 
-    def broken(host, spec, hostname):
+    def broken(host, spec, *args):
         made.extend([host.holder_pid, host.spawn(["sleep", "1000"])])
         raise RuntimeError(f"setup of {host.name} failed")
 

@@ -211,6 +211,9 @@ def test_nodes_have_the_ubuntu_tools_the_tasks_use(demo):
     assert controller.run(["id", "-un", "nova"]).stdout.strip() == "nova"
     controller.run(["getent", "passwd", "neutron", "ceilometer"])
     assert compute.run(["xenstore-read", "vm-data/himn_mac"]).stdout == "02:7a:01:15:01:01\n"
+    domid = compute.run(["xenstore-read", "domid"]).stdout.strip()
+    assert compute.run(["xenstore-read", f"/local/domain/{domid}/vm-data/himn_mac", "name"]).stdout.split() == [
+        "02:7a:01:15:01:01", "compute1"]
     missing = controller.run(["xenstore-read", "vm-data/himn_mac"], check=False)
     assert missing.returncode == 1 and "couldn't read path" in missing.stderr
 

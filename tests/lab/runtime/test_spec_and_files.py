@@ -51,6 +51,25 @@ def test_a_compute_vm_gets_its_himn_mac_in_xenstore():
     assert dom0_spec.himn_nic() == dom0_spec.nics[0]
 
 
+def test_default_xenserver_holds_the_compute_vm_and_its_himn_vif():
+    dom0_spec, compute = xenserver_pair(1, 1)
+    config = dom0.default_xenserver(dom0_spec, [compute])
+    (vm,) = config.vms
+    assert (vm.name_label, [(v.mac, v.bridge) for v in vm.vifs]) == ("compute1", [(compute.nics[1].mac, "xenapi")])
+    assert config.password_matches(PASSWORD)
+    assert nodeos.xenstore_keys(compute, vm) == {"vm-data/himn_mac": compute.nics[1].mac, "domid": str(vm.domid),
+                                                 "name": "compute1", "vm": f"/vm/{vm.uuid}"}
+
+
+def test_himn_dhcp_leaves_out_the_gateway_when_the_network_says_ip_disable_gw():
+    dom0_spec, compute = xenserver_pair(1, 1)
+    config = dom0.default_xenserver(dom0_spec, [compute])
+    assert dom0.himn_gateway(config)
+    config.network_by_bridge("xenapi").other_config["ip_disable_gw"] = "true"
+    assert not dom0.himn_gateway(config)
+    assert "option router" not in dom0.udhcpd_conf(HIMN_DHCP_RANGE, gateway=False)
+
+
 def test_dhcp_config_hands_himn_leases_like_xenserver():
     conf = dict(line.split(" ", 1) for line in dom0.udhcpd_conf(HIMN_DHCP_RANGE).splitlines()
                 if line and not line.startswith("#"))
