@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,37 @@ def state(host: Any) -> str:
     return host.run(["/bin/sh", "-c", script, "sh", *MANAGED]).stdout
 
 
+class ArgvWatch:
+    """Samples every process's argument list on the machine while a task runs, looking for a secret."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.seen: list[str] = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    data = cmdline.read_bytes()
+                except OSError:
+                    continue
+                if self.secret in data:
+                    self.seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
+            self.samples += 1
+            time.sleep(0.01)
+
+    def __enter__(self) -> ArgvWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def one_paragraph_failure(code: int, out: str) -> str:
     assert code == 1, out
     assert "Traceback" not in out, out
@@ -84,8 +116,10 @@ def test_compute_vm_linked_and_trusted_then_nothing_changes(lab: tuple[Any, Any]
     assert code == 0 and "would make" in out and "probe eth3 by DHCP" in out, out
     assert state(compute) == before, "the dry run changed the node"
 
-    code, out, first = run_task(compute)
+    with ArgvWatch(PASSWORD) as watch:
+        code, out, first = run_task(compute)
     assert code == 0, out
+    assert watch.samples > 10 and watch.seen == [], watch.seen
     assert re.search(r"made [1-9]\d* changes; HIMN eth3 169\.254\.\d+\.\d+/16; XenServer 7\.0\.0", out), out
     routes = compute.run(["ip", "-o", "-4", "route", "show", "default"]).stdout
     assert "169.254.0.1" not in routes and "br-fw-admin" in routes, routes
@@ -123,6 +157,8 @@ def test_compute_vm_linked_and_trusted_then_nothing_changes(lab: tuple[Any, Any]
     found = compute.run(["grep", "-rlF", PASSWORD, "/etc", "/root", "/var/log/fuel-plugin-xenserver", "/tmp"],
                         check=False).stdout
     assert found.split() == ["/etc/astute.yaml"], found
+    found = dom0.run(["grep", "-rlF", PASSWORD, "/root", "/tmp", "/var/log"], check=False).stdout
+    assert found == "", found
 
 
 def test_wrong_password(lab: tuple[Any, Any]) -> None:
