@@ -11,8 +11,11 @@ from tests.lab.fuel.conftest import SMALL_PREFIX, XS_HA, needs_root, xs_ha_subse
 from tests.paths import REPO
 
 pytestmark = [pytest.mark.lab, needs_root]
-# the newest built RPM even when node code changed since (the stale check has its own test)
-RPM = ("--rpm", str(delivery.newest_rpm())) if list((REPO / "output").glob(delivery.RPM_GLOB)) else ()
+
+
+def rpm_args():
+    """The newest built RPM even when node code changed since (the stale check has its own test)."""
+    return ("--rpm", str(delivery.newest_rpm())) if list((REPO / "output").glob(delivery.RPM_GLOB)) else ()
 
 
 def lab_cli(*args, user=None):
@@ -47,7 +50,7 @@ def test_exec_passes_the_exit_status_on(small_lab):
 
 def test_no_compute_node_leaves_nothing_up(tmp_path):
     fixtures = xs_ha_subset(tmp_path, "cinder-node15.yaml", "primary-controller-node9.yaml")
-    one_line_error(lab_cli("up", "--prefix", "ftb", "--fixtures", str(fixtures), *RPM), "no compute node")
+    one_line_error(lab_cli("up", "--prefix", "ftb", "--fixtures", str(fixtures), *rpm_args()), "no compute node")
     assert not runtime.is_up("ftb")
 
 
@@ -55,7 +58,7 @@ def test_unbuildable_network_scheme_leaves_nothing_up(tmp_path):
     data = yaml.safe_load((XS_HA / "compute-node12.yaml").read_text())
     data["network_scheme"]["transformations"].append({"action": "add-port", "bridge": "br-x", "name": "eth1"})
     (tmp_path / "compute-node12.yaml").write_text(yaml.safe_dump(data))
-    one_line_error(lab_cli("up", "--prefix", "ftb", "--fixtures", str(tmp_path), *RPM), "compute-node12.yaml",
+    one_line_error(lab_cli("up", "--prefix", "ftb", "--fixtures", str(tmp_path), *rpm_args()), "compute-node12.yaml",
                    "br-x")
     assert not runtime.is_up("ftb")
 

@@ -6,6 +6,7 @@ import pytest
 
 from lab import delivery, runtime
 from tests.lab.fuel.conftest import needs_root
+from tests.lab.runtime.conftest import leftovers
 from tests.paths import REPO
 
 pytestmark = [pytest.mark.lab, needs_root]
@@ -24,5 +25,6 @@ def test_demo_runs_end_to_end_and_leaves_nothing():
     assert "HIMN node-3->169.254.0.1" in out and "checks passed" in out
     assert f"== lab {PREFIX} down" in out
     assert not runtime.is_up(PREFIX)
+    assert leftovers(PREFIX, runtime.state_dir_for(PREFIX) / "hosts") == []
     passed = "deployment succeeded" in out and "FAIL " not in out
     assert done.returncode == (0 if passed else 1), out[-3000:]
