@@ -6,6 +6,7 @@ through). The HIMN of a Dom0 host is the segment `himn-<dom0 name>`; Dom0's port
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -67,9 +68,22 @@ class HostSpec:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form without the XenServer config (it holds the root password)."""
-        return {"name": self.name, "kind": self.kind, "nics": [asdict(n) for n in self.nics], "python": self.python,
+        """JSON-able form; never the root password (a HostConfig holds only its hash)."""
+        data = {"name": self.name, "kind": self.kind, "nics": [asdict(n) for n in self.nics], "python": self.python,
                 "dhcp_range": list(self.dhcp_range), "xenstore": dict(self.xenstore)}
+        if self.xenserver is not None:
+            data["xenserver"] = json.loads(self.xenserver.to_json())
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HostSpec:
+        xenserver = None
+        if data.get("xenserver") is not None:
+            from lab.xenserver.config import HostConfig
+            xenserver = HostConfig.from_json(json.dumps(data["xenserver"]))
+        return cls(name=data["name"], kind=data["kind"], nics=[Nic(**n) for n in data["nics"]],
+                   python=data.get("python", "2.7"), xenserver=xenserver,
+                   dhcp_range=tuple(data.get("dhcp_range", HIMN_DHCP_RANGE)), xenstore=dict(data.get("xenstore", {})))
 
 
 @dataclass
@@ -97,11 +111,8 @@ class LabSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabSpec:
-        hosts = [HostSpec(name=h["name"], kind=h["kind"], nics=[Nic(**n) for n in h["nics"]],
-                          python=h.get("python", "2.7"), dhcp_range=tuple(h.get("dhcp_range", HIMN_DHCP_RANGE)),
-                          xenstore=dict(h.get("xenstore", {})))
-                 for h in data["hosts"]]
-        return cls(prefix=data["prefix"], hosts=hosts, segments=list(data.get("segments", [])))
+        return cls(prefix=data["prefix"], hosts=[HostSpec.from_dict(h) for h in data["hosts"]],
+                   segments=list(data.get("segments", [])))
 
     def validate(self) -> None:
         """Raise SpecError naming the first thing that cannot be built."""

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from lab import dom0, nodeos
-from lab.runtime import host_mounts
+from lab.runtime import host_mounts, with_xenserver_configs
 from lab.spec import HIMN_DHCP_RANGE, HostSpec, LabSpec, Nic, SpecError
 
 from .specs import PASSWORD, demo_like, xenserver_pair
@@ -36,12 +36,14 @@ def test_invalid_specs_are_refused_with_the_reason(change, message):
 
 
 def test_spec_round_trips_through_json_without_the_password():
-    spec = demo_like("abc")
+    spec = with_xenserver_configs(demo_like("abc"))
     text = json.dumps(spec.to_dict())
     assert PASSWORD not in text
     again = LabSpec.from_dict(json.loads(text))
-    assert [(h.name, h.kind, h.nics, h.python, h.dhcp_range) for h in again.hosts] == [
-        (h.name, h.kind, h.nics, h.python, h.dhcp_range) for h in spec.hosts]
+    assert [(h.name, h.kind, h.nics, h.python, h.dhcp_range, h.xenserver) for h in again.hosts] == [
+        (h.name, h.kind, h.nics, h.python, h.dhcp_range, h.xenserver) for h in spec.hosts]
+    assert again.host("xs1").xenserver.password_matches(PASSWORD)
+    assert again.host("xs1").root_password is None
 
 
 def test_a_compute_vm_gets_its_himn_mac_in_xenstore():
