@@ -174,13 +174,19 @@ def test_initramfs_holds_the_xen_and_qemu_drivers(partition, tmp_path):
     assert {b"init", b"bin/busybox", b"etc/udhcpc.script"} <= set(names)
 
 
+# What the TestVM's init prints when the network fails: no need to wait for the timeout then.
+CONSOLE_FAILURES = r"TestVM: no DHCP lease|does not answer ping|Kernel panic"
+
+
 def read_console_until(process: subprocess.Popen, patterns: list[str], deadline: float, seen: bytearray) -> None:
-    """Read QEMU's serial console into `seen` until every pattern matched, or fail at the deadline."""
+    """Read QEMU's serial console into `seen` until every pattern matched; fail at the deadline or as soon
+    as the guest reports a failure."""
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     while not all(re.search(pattern, seen.decode(errors="replace")) for pattern in patterns):
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
+        failed = re.search(CONSOLE_FAILURES, seen.decode(errors="replace"))
+        if remaining <= 0 or process.poll() is not None or failed:
             missing = [p for p in patterns if not re.search(p, seen.decode(errors="replace"))]
             pytest.fail(f"console never showed {missing}:\n{seen.decode(errors='replace')[-3000:]}")
         if selector.select(timeout=min(remaining, 1.0)):
