@@ -188,3 +188,23 @@ def test_parse_lease():
             '  option subnet-mask 255.255.0.0;\n  option routers 169.254.0.1;\n}\n')
     assert himn.parse_lease(text) == "169.254.0.5/16"
     assert himn.parse_lease("") is None
+
+
+def test_failure_restores_the_interfaces_file(etc):
+    original = u"auto lo\niface lo inet loopback\n"
+    (etc / "network" / "interfaces").write_text(original)
+    net = FakeNetwork(answering=())
+    with pytest.raises(OperatorError):
+        ensure(etc, net)
+    assert (etc / "network" / "interfaces").read_text() == original
+    assert os.listdir(himn.INTERFACES_DIR) == []
+
+
+def test_ifup_without_lease(etc):
+    patch_sources(etc)
+    net = FakeNetwork()
+    net.ifup = lambda nic: net.calls.append(("ifup", nic)) and False
+    with pytest.raises(OperatorError) as error:
+        ensure(etc, net)
+    assert "ifup eth3 got no DHCP lease" in error.value.cause and "XenCenter" in error.value.fix
+    assert os.listdir(himn.INTERFACES_DIR) == []

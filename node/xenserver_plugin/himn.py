@@ -331,14 +331,14 @@ class Himn(object):
         link, how = found
         LOG.info("HIMN NIC is %s (%s)", link.name, how)
         mark = len(self.run.changes)
-        written = []
-        self.ensure_file(NO_DEFAULT_ROUTE_HOOK, HOOK_TEXT, 0o644, written)
-        self.ensure_file(ifcfg_path(link.name), ifcfg_text(link.name), 0o644, written)
-        self.ensure_sourced(link.name)
+        undo = []
+        self.ensure_file(NO_DEFAULT_ROUTE_HOOK, HOOK_TEXT, 0o644, undo)
+        self.ensure_file(ifcfg_path(link.name), ifcfg_text(link.name), 0o644, undo)
+        self.ensure_sourced(link.name, undo)
         files_changed = self.run.changed_since(mark)
         up = link.link_local and not files_changed
         self.run.ensure("HIMN NIC %s is up with a %s address" % (link.name, LINK_LOCAL), up,
-                        lambda: self.bring_up(link.name, written))
+                        lambda: self.bring_up(link.name, undo))
         if self.run.dry_run and not up:
             return None
         for device in self.net.default_routes_via(DOM0_ADDRESS):
@@ -350,44 +350,51 @@ class Himn(object):
             raise outside_error(link.name, ", ".join(current.addresses) or "no address", self.tried + [link.name])
         return HimnLink(link.name, current.mac, current.link_local)
 
-    def ensure_file(self, path, text, mode, written):
+    def ensure_file(self, path, text, mode, undo):
+        """A file of ours; remembers how to undo its creation should the link not come up."""
         existed = os.path.exists(path)
         if files.ensure_file(self.run, path, text, mode) and not existed:
-            written.append(path)
+            undo.append(lambda: os.unlink(path))
 
-    def ensure_sourced(self, nic):
+    def ensure_sourced(self, nic, undo):
+        """/etc/network/interfaces reads interfaces.d (Fuel's nodes do; a hand-made one might not)."""
         text = files.read(self.interfaces_file)
         if text is not None and sources_interfaces_d(text, nic):
             return
-        line = "source %s/*\n" % INTERFACES_DIR
-        new_text = (text or "") + ("" if not text or text.endswith("\n") else "\n") + line
-        self.run.ensure("%s includes %s/*" % (self.interfaces_file, INTERFACES_DIR), False,
-                        lambda: files.write_atomic(self.interfaces_file, new_text, 0o644))
+        new_text = (text or "") + ("" if not text or text.endswith("\n") else "\n") + "source %s/*\n" % INTERFACES_DIR
 
-    def bring_up(self, nic, written):
-        """ifdown/ifup the NIC; on failure, remove the files this run created so nothing stays half-done."""
+        def restore():
+            if text is None:
+                os.unlink(self.interfaces_file)
+            else:
+                files.write_atomic(self.interfaces_file, text, 0o644)
+        if self.run.ensure("%s includes %s/*" % (self.interfaces_file, INTERFACES_DIR), False,
+                           lambda: files.write_atomic(self.interfaces_file, new_text, 0o644)):
+            undo.append(restore)
+
+    def bring_up(self, nic, undo):
+        """ifdown/ifup the NIC and check Dom0 answers; on failure undo this run's files (nothing half-done)."""
         self.net.ifdown(nic)
-        if self.net.ifup(nic):
-            link = next((lnk for lnk in self.net.links() if lnk.name == nic), None)
-            if link is not None and link.link_local and self.net.answers(nic):
-                return
-            addresses = ", ".join(link.addresses) if link and link.addresses else "no address"
-        else:
-            addresses = "ifup failed"
+        ifup_ok = self.net.ifup(nic)
+        link = next((lnk for lnk in self.net.links() if lnk.name == nic), None)
+        addresses = link.addresses if link is not None else []
+        if ifup_ok and link is not None and link.link_local and self.net.answers(nic):
+            return
         self.net.ifdown(nic)
-        for path in written:
-            os.unlink(path)
-        if link_is_outside(addresses):
-            raise outside_error(nic, addresses, self.tried + [nic])
+        for action in reversed(undo):
+            action()
+        tried = self.tried + [nic]
+        outside = [cidr for cidr in addresses if not in_network(cidr.split("/")[0], LINK_LOCAL)]
+        if outside:
+            raise outside_error(nic, ", ".join(outside), tried)
+        if not ifup_ok or not addresses:
+            raise OperatorError(
+                "ifup %s got no DHCP lease from XenServer's host-internal management network; tried: %s."
+                % (nic, "; ".join(tried)), HIMN_TOOL_FIX)
         raise OperatorError(
-            "The HIMN NIC %s came up (%s) but XenServer's %s does not answer on port 80; tried: %s."
-            % (nic, addresses, DOM0_ADDRESS, "; ".join(self.tried + [nic])),
-            HIMN_TOOL_FIX + " Also check that XAPI is running on the host (xe host-list in Dom0).")
-
-
-def link_is_outside(addresses):
-    return any(part.strip()[:1].isdigit() and not in_network(part.strip().split("/")[0], LINK_LOCAL)
-               for part in addresses.split(","))
+            "The HIMN NIC %s came up with %s but XenServer's %s does not answer on port 80; tried: %s."
+            % (nic, ", ".join(addresses), DOM0_ADDRESS, "; ".join(tried)),
+            HIMN_TOOL_FIX + " Also check that XAPI runs on the host (xe host-list in Dom0).")
 
 
 def outside_error(nic, address, tried):
