@@ -168,12 +168,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         print(f"== lab {lab.prefix} up in {time.monotonic() - started:.1f}s ({fuel.source})")
         print(describe(fuel))
+        print("== network checks before the plugin is deployed (expected to fail)")
+        before = verify.run_all(lab, fuel, network_only=True)
+        print(f"{sum(c.ok for c in before)}/{len(before)} pass before the deployment")
         print("== deploying the plugin as Fuel would")
         report = fuellab.deploy_plugin(lab, fuel, _progress)
         print(report.summary())
         print("== verifying")
         checks = verify.run_all(lab, fuel)
-        print(verify.table(checks))
+        print(verify.table(checks, before))
     finally:
         runtime.down(lab.prefix, lab.state_dir)
         print(f"== lab {lab.prefix} down; demo took {time.monotonic() - started:.1f}s")

@@ -35,7 +35,7 @@ class Check:
     measured: str
 
 
-def run_all(lab: Any, fuel: FuelLab) -> list[Check]:
+def run_all(lab: Any, fuel: FuelLab, network_only: bool = False) -> list[Check]:
     """Every check, run in parallel (a failing network check waits for its timeout), listed in a fixed order."""
     jobs: list[Callable[[], Check | list[Check]]] = []
     for node in fuel.computes():
@@ -43,9 +43,10 @@ def run_all(lab: Any, fuel: FuelLab) -> list[Check]:
         for probe in fuel.probes:
             jobs.append(lambda node=node, probe=probe: dom0_reaches(lab, fuel, node, probe))
         jobs.append(lambda node=node: console(lab, fuel, node))
-        jobs.append(lambda node=node: compute_config(lab, node))
+        if not network_only:
+            jobs.append(lambda node=node: compute_config(lab, node))
     for node in fuel.nodes:
-        if any(role in ("controller", "primary-controller") for role in node.roles):
+        if not network_only and any(role in ("controller", "primary-controller") for role in node.roles):
             jobs.append(lambda node=node: controller_config(lab, node))
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda job: job(), jobs))
@@ -55,11 +56,15 @@ def run_all(lab: Any, fuel: FuelLab) -> list[Check]:
     return checks
 
 
-def table(checks: list[Check]) -> str:
+def table(checks: list[Check], before: list[Check] | None = None) -> str:
+    """One line per check; with `before` (the same checks run before the deployment) a column for those."""
     width = max([len(c.name) for c in checks] + [5])
-    lines = [f"{'check':<{width}}  {'host':<8}  {'result':<6}  measured"]
+    earlier = {c.name: ("pass" if c.ok else "fail") for c in before or []}
+    head = f"{'before':<7} " if before is not None else ""
+    lines = [f"{'check':<{width}}  {'host':<8}  {head}{'result':<6}  measured"]
     for c in checks:
-        lines.append(f"{c.name:<{width}}  {c.host:<8}  {'PASS' if c.ok else 'FAIL':<6}  {c.measured}")
+        col = f"{earlier.get(c.name, '-'):<7} " if before is not None else ""
+        lines.append(f"{c.name:<{width}}  {c.host:<8}  {col}{'PASS' if c.ok else 'FAIL':<6}  {c.measured}")
     passed = sum(c.ok for c in checks)
     lines.append(f"{passed}/{len(checks)} checks passed")
     return "\n".join(lines)
@@ -72,6 +77,13 @@ def curl(host: Any, url: str) -> tuple[str, str, str]:
     body, _, tail = done.stdout.rpartition("\n")
     code, _, seconds = tail.partition(" ")
     return code or "000", seconds, body
+
+
+def _ms(seconds: str) -> str:
+    try:
+        return f"{float(seconds) * 1000:.0f} ms"
+    except ValueError:
+        return f"{seconds}s"
 
 
 def route_to(host: Any, address: str) -> str:
@@ -101,7 +113,7 @@ def xenapi_probe(host: Any, url: str) -> tuple[bool, str]:
     description = result.get("ErrorDescription", []) if isinstance(result, dict) else []
     if description[:1] != ["SESSION_INVALID"]:
         return False, f"HTTP {code} from {url}: unexpected XenAPI answer {result!r}"
-    return True, f"XenAPI at {url} answered session.get_this_host with SESSION_INVALID in {seconds}s"
+    return True, f"XenAPI at {url} answered session.get_this_host with SESSION_INVALID in {_ms(seconds)}"
 
 
 def himn(lab: Any, node: NodeInfo) -> Check:
@@ -130,7 +142,7 @@ def dom0_reaches(lab: Any, fuel: FuelLab, node: NodeInfo, probe: Probe) -> Check
                      f"Dom0 route: {route}")
     client = json.loads(body).get("client")
     through = client == expected_client
-    measured = (f"HTTP 200 in {seconds}s from {probe.host} {probe.address}:{probe.port}; it saw client {client}"
+    measured = (f"HTTP 200 in {_ms(seconds)} from {probe.host} {probe.address}:{probe.port}; it saw client {client}"
                 f" ({'= ' + node.name + ' ' + bridge if through else 'NOT ' + node.name + ' ' + str(expected_client)})"
                 f"; Dom0 route: {route}")
     return Check(name, str(node.dom0), through, measured)
