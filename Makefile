@@ -16,7 +16,7 @@ VERSION := 4.0.$(REV)
 RPM := output/fuel-plugin-xenserver-4.0-$(VERSION)-1.noarch.rpm
 PLUGIN_SOURCES := $(shell git ls-files -co --exclude-standard plugin node/xenserver_plugin builder requirements/vendor.txt)
 
-.PHONY: all venvs sysdeps test lint unit node-test lab-test demo clean
+.PHONY: all venvs test lint unit node-test demo clean suppack FORCE
 
 all: $(RPM)
 	@echo "$(RPM)"
@@ -45,7 +45,16 @@ $(WORK)/.sysdeps-%: builder/sysdeps.py | $(VENV)/.ready
 	$(PYTHON) -m builder.sysdeps $*
 	touch $@
 
-$(RPM): $(PLUGIN_SOURCES) $(WORK)/.sysdeps-build $(FPB_VENV)/.ready
+# The Dom0 supplemental pack (issue 5): os-xenapi from PyPI by default, or DOM0_PLUGINS_SRC=<tree>.
+# Runs every time (~2 s, wheel cached) and rewrites suppack.json only when the pack changed.
+SUPPACK_DIR := $(WORK)/artifacts/plugin/deployment_scripts/suppack
+SUPPACK := $(SUPPACK_DIR)/suppack.json
+$(SUPPACK): FORCE | $(WORK)/.sysdeps-build $(VENV)/.ready
+	$(PYTHON) -m builder.suppack --out $(SUPPACK_DIR)
+suppack: $(SUPPACK)
+FORCE:
+
+$(RPM): $(PLUGIN_SOURCES) $(SUPPACK) $(WORK)/.sysdeps-build $(FPB_VENV)/.ready
 	$(PYTHON) -m builder.plugin --fpb $(FPB_VENV)/bin/fpb --out output >/dev/null
 
 lint: $(VENV)/.ready
@@ -53,8 +62,8 @@ lint: $(VENV)/.ready
 
 # Node unit tests run under both interpreters the nodes may have.
 node-test: $(NODE_VENV)/.ready $(VENV)/.ready
-	$(NODE_VENV)/bin/python -m pytest -q node/tests
-	$(PYTHON) -m pytest -q node/tests
+	PYTHONDONTWRITEBYTECODE=1 $(NODE_VENV)/bin/python -m pytest -q -p no:cacheprovider node/tests
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider node/tests
 
 unit: $(VENV)/.ready
 	$(PYTHON) -m pytest -q tests
