@@ -6,6 +6,7 @@ import uuid
 
 from pyroute2 import NetNS
 
+from lab import namespaces
 from lab.errors import LabError
 from lab.host import LabHost
 from lab.paths import FILES, REPO, node_python, tooling_python
@@ -60,26 +61,28 @@ def setup_dom0(host: LabHost, spec: HostSpec, hostname: str) -> None:
 
 def start_services(host: LabHost, spec: HostSpec) -> None:
     """Start DHCP, sshd and the XenAPI server in Dom0 and wait until each listens."""
-    host.spawn(["udhcpd", "-f", UDHCPD_CONF], host.log_dir / "udhcpd.log")
-    host.spawn(["/usr/sbin/sshd", "-D", "-e"], host.log_dir / "sshd.log")
-    waits = [("udp", 67, "udhcpd"), ("tcp", 22, "sshd")]
+    waits = [(host.spawn(["udhcpd", "-f", UDHCPD_CONF], host.log_dir / "udhcpd.log"), "udp", 67, "udhcpd"),
+             (host.spawn(["/usr/sbin/sshd", "-D", "-e"], host.log_dir / "sshd.log"), "tcp", 22, "sshd")]
     if xenapi_server_available():
         argv = [str(tooling_python()), "-m", "lab.xenserver.server", "--config", HOST_JSON, "--state", STATE_JSON,
                 "--listen", "0.0.0.0:80", "--dom0-python", str(node_python("2.7")), "--plugins-dir", PLUGINS_DIR]
-        host.spawn(argv, host.log_dir / "xenapi.log", env={"PYTHONPATH": str(REPO)})
-        waits.append(("tcp", 80, "xenapi"))
-    for proto, port, name in waits:
-        wait_listening(host, port, proto, name)
+        pid = host.spawn(argv, host.log_dir / "xenapi.log", env={"PYTHONPATH": str(REPO)})
+        waits.append((pid, "tcp", 80, "xenapi"))
+    for pid, proto, port, name in waits:
+        wait_listening(host, pid, port, proto, name)
 
 
-def wait_listening(host: LabHost, port: int, proto: str, name: str, timeout: float = SERVICE_TIMEOUT) -> None:
+def wait_listening(host: LabHost, pid: int, port: int, proto: str, name: str,
+                   timeout: float = SERVICE_TIMEOUT) -> None:
+    """Wait for `name` (process `pid`) to listen; fail at once, with its log, when it exits first."""
     deadline = time.monotonic() + timeout
     while not host.listening(port, proto):
-        if time.monotonic() > deadline:
+        exited = not namespaces.alive(pid)
+        if exited or time.monotonic() > deadline:
             log = host.log_dir / f"{name}.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
-            raise LabError(f"{host.name}: {name} did not listen on {proto}/{port} within {timeout:.0f}s; "
-                           f"log {log}:\n{tail}")
+            why = "exited" if exited else f"did not listen on {proto}/{port} within {timeout:.0f}s"
+            raise LabError(f"{host.name}: {name} {why}; log {log}:\n{tail}")
         time.sleep(0.05)
 
 

@@ -6,6 +6,7 @@ through). The HIMN of a Dom0 host is the segment `himn-<dom0 name>`; Dom0's port
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -151,3 +152,11 @@ def _validate_host(host: HostSpec, segments: set[str], macs: set[str]) -> None:
             raise SpecError(f"host {host.name}: NIC {nic.name} segment {nic.segment!r} is not a valid segment")
     if host.kind == "dom0" and host.himn_nic() is None:
         raise SpecError(f"Dom0 {host.name}: no NIC on its HIMN segment {himn_segment(host.name)!r}")
+    try:
+        start, end, netmask = (ipaddress.IPv4Address(a) for a in host.dhcp_range)
+        ipaddress.IPv4Network(f"0.0.0.0/{netmask}")
+    except ValueError as err:
+        raise SpecError(f"host {host.name}: DHCP range {host.dhcp_range!r} is not (start, end, netmask): "
+                        f"{err}") from None
+    if start > end:
+        raise SpecError(f"host {host.name}: DHCP range starts after it ends: {host.dhcp_range!r}")

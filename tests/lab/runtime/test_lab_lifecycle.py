@@ -1,7 +1,9 @@
 """Bad input and failures of up/down: clear errors, nothing left behind."""
+import time
+
 import pytest
 
-from lab import namespaces, nodeos, runtime
+from lab import dom0, namespaces, nodeos, runtime
 from lab.errors import LabError
 from lab.spec import LabSpec
 
@@ -24,6 +26,17 @@ def test_a_failed_up_removes_everything_it_made(monkeypatch):
     assert not runtime.is_up("rtc")
     assert leftovers("rtc", runtime.state_dir_for("rtc")) == []
     assert len(made) == 2 and not any(namespaces.alive(pid) for pid in made)
+
+
+def test_a_dom0_service_that_dies_fails_up_at_once_with_its_log(monkeypatch):
+    real = dom0.udhcpd_conf
+    monkeypatch.setattr(dom0, "udhcpd_conf", lambda *a, **k: real(*a, **k).replace("interface xenapi",
+                                                                                   "interface nosuchdev"))
+    started = time.monotonic()
+    with pytest.raises(LabError, match=r"(?s)xs1: udhcpd exited; log .*udhcpd.log.*nosuchdev"):
+        runtime.up(LabSpec("rth", xenserver_pair(3, 1)))
+    assert time.monotonic() - started < dom0.SERVICE_TIMEOUT
+    assert leftovers("rth", runtime.state_dir_for("rth")) == []
 
 
 def test_an_invalid_spec_is_refused_before_anything_is_made():

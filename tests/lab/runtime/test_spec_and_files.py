@@ -27,6 +27,8 @@ def test_demo_spec_is_valid_and_names_every_segment():
     (lambda s: s.hosts[1].nics.append(Nic("averyveryverylongname", "02:00:00:00:00:aa", "mgmt")), "interface name"),
     (lambda s: s.hosts[1].nics.append(Nic("eth5", s.hosts[0].nics[0].mac, "mgmt")), "used twice"),
     (lambda s: setattr(s.hosts[1], "python", "2.6"), "python"),
+    (lambda s: setattr(s.hosts[0], "dhcp_range", ("10.0.0.9", "10.0.0.1", "255.255.255.0")), "starts after"),
+    (lambda s: setattr(s.hosts[0], "dhcp_range", ("10.0.0.1", "10.0.0.9", "255.0.255.0")), "netmask"),
 ])
 def test_invalid_specs_are_refused_with_the_reason(change, message):
     spec = LabSpec("abc", xenserver_pair(1, 1))
