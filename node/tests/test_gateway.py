@@ -120,3 +120,12 @@ def test_rules_saved_through_iptables_persistent_when_installed(node, tmp_path):
     gateway.ensure(run, HIMN, MGMT, STORAGE)
     assert saved == [[str(tool), "save"]]
     assert not (tmp_path / "iptables" / "rules.v4").exists()
+
+
+def test_saved_rules_match_whatever_the_option_order():
+    saved = gateway.saved_rules("*nat\n-A PREROUTING -i br-mgmt -d 192.168.0.8/32 -p tcp -m tcp --dport 80 "
+                                "-j DNAT --to-destination 169.254.0.1:80\nCOMMIT\n")
+    rule = gateway.console_rules("eth3", MGMT)[0]
+    assert gateway.rule_key(rule.save_line()) in saved["nat"]
+    assert gateway.rule_key(gateway.console_rules("eth4", astute.Endpoint("br-mgmt", "192.168.0.9/24"))[0]
+                            .save_line()) not in saved["nat"]

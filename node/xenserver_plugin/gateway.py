@@ -116,8 +116,13 @@ def ensure_rule(run, rule):
                       lambda: system.run(rule.argv(action)))
 
 
+def rule_key(line):
+    """A rule line compared by its words, so a different option order in another iptables version matches."""
+    return tuple(sorted(line.split()))
+
+
 def saved_rules(text):
-    """{table: set(rule lines)} of an iptables-save file."""
+    """{table: set(rule keys)} of an iptables-save file."""
     tables = {}
     table = None
     for line in (text or "").splitlines():
@@ -125,7 +130,7 @@ def saved_rules(text):
         if line.startswith("*"):
             table = tables.setdefault(line[1:], set())
         elif line.startswith("-A ") and table is not None:
-            table.add(line)
+            table.add(rule_key(line))
     return tables
 
 
@@ -148,7 +153,7 @@ def save_rules():
 def ensure_saved(run, rules):
     """rules.v4 (restored at boot by iptables-persistent) holds every rule of ours."""
     saved = saved_rules(files.read(RULES_V4))
-    missing = [rule for rule in rules if rule.save_line() not in saved.get(rule.table, set())]
+    missing = [rule for rule in rules if rule_key(rule.save_line()) not in saved.get(rule.table, set())]
     return run.ensure("%s saves the gateway and console rules (%d missing)" % (RULES_V4, len(missing)),
                       not missing, save_rules)
 
