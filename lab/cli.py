@@ -144,11 +144,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     except LabError:
         pass
     for host in info["hosts"]:
-        procs = ", ".join(f"{p['pid']} {Path(p['argv'][0]).name}{'' if p['alive'] else ' (dead)'}"
+        procs = ", ".join(f"{p['pid']} {_program(p['argv'])}{'' if p['alive'] else ' (dead)'}"
                           for p in host["processes"])
         print(f"  {host['name']:<8} netns {host['netns']}: {'ok' if host['holder_alive'] else 'BROKEN'}"
               f"{'; processes ' + procs if procs else ''}")
     return 0
+
+
+def _program(argv: list[str]) -> str:
+    """A process's name for people: `python -m lab.xenserver.server` -> lab.xenserver.server."""
+    name = Path(argv[0]).name
+    if name.startswith("python") and len(argv) > 1:
+        rest = argv[2] if argv[1] == "-m" and len(argv) > 2 else Path(argv[1]).name
+        return rest
+    return name
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ On a Fuel master the RPM installs under /var/www/nailgun/plugins/<name>-<major.m
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,22 +94,33 @@ def _newest_source(dirs: tuple[Path, ...]) -> tuple[Path | None, float]:
 
 
 def unpack(rpm: Path, into: Path) -> Plugin:
-    """rpm2cpio | cpio into `into` (once: reused when this RPM is already unpacked there)."""
+    """rpm2cpio | cpio into `into`, once per RPM (labs side by side share it; a new RPM gets a new dir)."""
     marker = into / ".unpacked-from"
     root = into / MASTER_PLUGIN_DIR
-    if marker.exists() and marker.read_text() == f"{rpm.resolve()} {rpm.stat().st_mtime_ns}" and root.is_dir():
+    stamp = f"{rpm.resolve()} {rpm.stat().st_mtime_ns}"
+    if marker.exists() and marker.read_text() == stamp and root.is_dir():
         return Plugin(rpm=rpm, root=root)
-    into.mkdir(parents=True, exist_ok=True)
-    payload = subprocess.run(["rpm2cpio", str(rpm)], capture_output=True, check=False)
-    if payload.returncode != 0:
-        raise LabError(f"rpm2cpio cannot read {rpm}: {payload.stderr.decode(errors='replace').strip()}")
-    cpio = subprocess.run(["cpio", "-idm", "--quiet", "--no-absolute-filenames"], input=payload.stdout,
-                          cwd=into, capture_output=True, check=False)
-    if cpio.returncode != 0:
-        raise LabError(f"cpio cannot unpack {rpm}: {cpio.stderr.decode(errors='replace').strip()}")
-    if not (root / "deployment_tasks.yaml").is_file():
-        raise LabError(f"{rpm.name} does not hold /{MASTER_PLUGIN_DIR}/deployment_tasks.yaml: run `make` again")
-    marker.write_text(f"{rpm.resolve()} {rpm.stat().st_mtime_ns}")
+    into.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{into.name}.", dir=into.parent))
+    try:
+        payload = subprocess.run(["rpm2cpio", str(rpm)], capture_output=True, check=False)
+        if payload.returncode != 0:
+            raise LabError(f"rpm2cpio cannot read {rpm}: {payload.stderr.decode(errors='replace').strip()}")
+        cpio = subprocess.run(["cpio", "-idm", "--quiet", "--no-absolute-filenames"], input=payload.stdout,
+                              cwd=scratch, capture_output=True, check=False)
+        if cpio.returncode != 0:
+            raise LabError(f"cpio cannot unpack {rpm}: {cpio.stderr.decode(errors='replace').strip()}")
+        if not (scratch / MASTER_PLUGIN_DIR / "deployment_tasks.yaml").is_file():
+            raise LabError(f"{rpm.name} does not hold /{MASTER_PLUGIN_DIR}/deployment_tasks.yaml: run `make` again")
+        (scratch / ".unpacked-from").write_text(stamp)
+        shutil.rmtree(into, ignore_errors=True)
+        try:
+            scratch.rename(into)
+        except OSError:  # another lab unpacked the same RPM meanwhile
+            if not (marker.exists() and marker.read_text() == stamp):
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return Plugin(rpm=rpm, root=root)
 
 

@@ -102,7 +102,19 @@ def prepare_plugin(rpm: Path | None = None) -> delivery.Plugin:
     if rpm is not None and not rpm.is_file():
         raise LabError(f"plugin RPM {rpm} does not exist: run `make` to build it")
     rpm = rpm or delivery.find_rpm()
-    return delivery.unpack(rpm, PLUGIN_CACHE / rpm.stem)
+    plugin = delivery.unpack(rpm, PLUGIN_CACHE / rpm.stem)
+    _prune_cache(keep=3)
+    return plugin
+
+
+def _prune_cache(keep: int) -> None:
+    """Unpacked RPMs pile up (one per build): keep the few most recent."""
+    import shutil
+
+    unpacked = sorted((p for p in PLUGIN_CACHE.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in unpacked[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def up(prefix: str, fixtures: Path | None = None, hosts: list[HostChoice] | None = None,
