@@ -95,20 +95,19 @@ DOCUMENTS = (
 )
 
 
-def stage(document: Document, inputs: Inputs) -> Path:
+def stage(document: Document, inputs: Inputs, staging: Path = STAGING) -> Path:
     """A fresh copy of docs/<name>/ plus its generated parts."""
-    src = STAGING / document.name / "src"
+    src = staging / document.name / "src"
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(DOCS / document.name, src)
     document.generate(src, inputs)
     return src
 
 
-def sphinx(document: Document, src: Path, builder: str, out: Path, version: str) -> str:
+def sphinx(document: Document, src: Path, builder: str, out: Path, version: str, doctrees: Path) -> str:
     """Run sphinx-build; returns its warnings/errors (empty on success), never raises."""
     env = {**os.environ, "DOCS_DOCUMENT": document.name, "DOCS_VERSION": version,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    doctrees = STAGING / document.name / f"doctrees-{builder}"
     shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-E", "-b", builder,
                            "-c", str(DOCS), "-d", str(doctrees), str(src), str(out)],
@@ -118,17 +117,20 @@ def sphinx(document: Document, src: Path, builder: str, out: Path, version: str)
     return ""
 
 
-def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[str]) -> list[Path]:
+def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[str],
+          staging: Path = STAGING) -> list[Path]:
     """Stage and build every document in every format; returns the products, raises BuildError on warnings."""
+    out.mkdir(parents=True, exist_ok=True)
     jobs = []
     for document in documents:
-        src = stage(document, inputs)
+        src = stage(document, inputs, staging)
         if "html" in formats:
             jobs.append((document, src, "html", out / document.slug))
         if "pdf" in formats:
-            jobs.append((document, src, "rinoh", STAGING / document.name / "pdf"))
+            jobs.append((document, src, "rinoh", staging / document.name / "pdf"))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        failures = [f for f in pool.map(lambda job: sphinx(*job, inputs.version), jobs) if f]
+        failures = [f for f in pool.map(
+            lambda job: sphinx(*job, inputs.version, staging / job[0].name / f"doctrees-{job[2]}"), jobs) if f]
     if failures:
         raise BuildError("\n".join(failures))
     products = []

@@ -31,12 +31,38 @@ class _NotLiteralError(Exception):
     """An argument whose text is not known before run time (e.g. a variable holding a whole message)."""
 
 
+_GENERIC_ATTRIBUTES = {"strerror": "error", "returncode": "exit code", "stderr": "error output",
+                       "err": "error output", "out": "output"}
+
+
+def _describe(node: ast.expr) -> str:
+    """A reader's name for a run-time value: `dom0.settings.username` -> "username", `', '.join(waiting)`
+    -> "waiting", `result.err.strip() or ...` -> "error output"."""
+    if isinstance(node, ast.Name):
+        return node.id.replace("_", " ")
+    if isinstance(node, ast.Attribute):
+        return _GENERIC_ATTRIBUTES.get(node.attr, node.attr.replace("_", " "))
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
+            return _describe(node.args[0])
+        if isinstance(node.func, ast.Attribute):
+            return _describe(node.func.value)
+        return _describe(node.args[0]) if node.args else ast.unparse(node.func)
+    if isinstance(node, ast.BoolOp):
+        return _describe(node.values[0])
+    if isinstance(node, ast.IfExp):
+        return _describe(node.body)
+    if isinstance(node, ast.Subscript):
+        return _describe(node.value)
+    return "value"
+
+
 def _placeholder(node: ast.expr, constants: dict[str, str]) -> str:
-    """A value known before run time (a constant) is shown as its text; anything else as <expression>."""
+    """A value known before run time (a constant) is shown as its text; anything else as <its name>."""
     try:
         return message_text(node, constants)
     except _NotLiteralError:
-        return "<" + ast.unparse(node) + ">"
+        return "<" + _describe(node) + ">"
 
 
 def _fill_percent(template: str, values: ast.expr, constants: dict[str, str]) -> str:
@@ -156,8 +182,9 @@ def collect(package: Path) -> tuple[list[Message], list[str]]:
 def _with_placeholders(text: str) -> str:
     """Escaped text where each <placeholder> is in italics, telling the reader it is filled in at run time."""
     parts = re.split(r"(<[^<>]+>)", text)
-    return "".join(f"\\ *{rst.escape(p[1:-1])}*\\ " if p.startswith("<") and p.endswith(">")
+    text = "".join(f"\\ *{rst.escape(p[1:-1])}*\\ " if p.startswith("<") and p.endswith(">")
                    else rst.escape(p, keep_edges=True) for p in parts).strip()
+    return text.removeprefix("\\ ").removesuffix("\\")
 
 
 def render(messages: list[Message], problems: list[str]) -> str:
