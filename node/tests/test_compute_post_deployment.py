@@ -192,3 +192,22 @@ def test_unwritable_dist_packages_is_an_operator_error(world, capsys, monkeypatc
     assert world.main() == 1
     out = capsys.readouterr().out
     assert "Cannot install the XenAPI SDK" in out and "Read-only file system" in out
+
+
+def test_unticked_install_xapi_with_broken_plugins_fails_before_any_change(world, capsys, monkeypatch):
+    def broken(run, dom0, install_xapi, pack):
+        raise OperatorError("The Dom0 plugins are missing.", "Tick Install Nova Plugins or install the pack.")
+
+    monkeypatch.setattr(suppack, "ensure", broken)
+    before = world.snapshot()
+    assert world.main() == 1
+    assert "Dom0 plugins are missing" in capsys.readouterr().out
+    assert world.snapshot() == before
+
+
+def test_missing_service_group_fails_before_any_change(world, capsys, monkeypatch):
+    monkeypatch.setattr(neutron, "GROUP", "no-such-group-h4b")
+    before = world.snapshot()
+    assert world.main() == 1
+    assert "no-such-group-h4b does not exist" in capsys.readouterr().out
+    assert world.snapshot() == before

@@ -15,6 +15,7 @@ from xenserver_plugin import (
     gateway,
     housekeeping,
     image_cache,
+    ini,
     neutron,
     nova,
     runner,
@@ -69,14 +70,25 @@ def verify_xenapi_importable(run):
         "then re-run the task." % sys.executable)
 
 
+def require_service_groups(node):
+    """The groups the configuration files are shared with exist (OpenStack's packages are installed)."""
+    ini.require_group(nova.GROUP, nova.SERVICE)
+    ini.require_group(neutron.GROUP, neutron.SERVICE)
+    if node.ceilometer_enabled:
+        ini.require_group(ceilometer.GROUP, "Ceilometer")
+
+
 def deploy(run, node, dom0, himn):
+    """Facts that can fail on the operator's side first (XenAPI login, private VIF, pack, groups), then the
+    Dom0 plugins (a missing or broken set fails before anything else is touched), then the rest."""
     settings = node.settings
     nic, physnet = node.require_private_nic()
     private_bridge = neutron.private_dom0_bridge(dom0, nic)
     pack = load_pack()
+    require_service_groups(node)
+    ensure_dom0_plugins(run, dom0, settings, pack)
     dom0_routes.ensure(run, dom0, dom0_networks(node), himn.address)
     gateway.ensure(run, himn, node.management, node.storage)
-    ensure_dom0_plugins(run, dom0, settings, pack)
     xenapi_module.ensure(run)
     verify_xenapi_importable(run)
     nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl, node.public_hostname)
