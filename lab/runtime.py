@@ -30,6 +30,7 @@ from lab.state import LabState
 SYSTEM_OVERLAYS = ["/etc", "/var", "/usr"]
 # overlays over an empty directory: the machine's home directories (and what they hold) stay out of hosts
 FRESH_DIRS = ["/root", "/home", "/opt", "/srv"]
+TMPFS_DIRS = ["/tmp", "/run"]
 HOLDER_TIMEOUT = 15.0
 
 
@@ -58,13 +59,30 @@ def state_dir_for(prefix: str, state_dir: str | Path | None = None) -> Path:
 
 
 def host_mounts() -> list[str]:
-    """The mounts of every host's namespace, as host-mounts.sh takes them (overlay:, fresh:, keep:)."""
+    """The mounts of every host's namespace in order, as host-mounts.sh takes them.
+
+    System dirs are overlays, home-like dirs fresh, /tmp and /run private tmpfs; the repo stays visible
+    (bound back in when a fresh dir or tmpfs covers it, since the overlays' layers live in it) and read-only.
+    """
+    covers_repo = [d for d in FRESH_DIRS + TMPFS_DIRS if REPO.is_relative_to(d)]
     mounts = [f"overlay:{d}" for d in SYSTEM_OVERLAYS if Path(d).is_dir()]
+    mounts += [f"fresh:{d}" for d in FRESH_DIRS if Path(d).is_dir() and d not in covers_repo]
+    mounts += [f"tmpfs:{d}" for d in TMPFS_DIRS if d not in covers_repo]
+    for d in covers_repo:  # last: once it is mounted, the state dir is reachable again only through the bind
+        mounts += [f"fresh:{d}" if d in FRESH_DIRS else f"tmpfs:{d}", f"bind:{REPO}"]
+    fresh = [m.split(":", 1)[1] for m in mounts if m.startswith("fresh:")]
+    mounts += [f"keep:{p}" for p in interpreter_homes() if any(Path(p).is_relative_to(d) for d in fresh)]
     mounts += [f"overlay:{p}" for venv in (NODE_VENV, TOOLING_VENV) for p in site_packages(venv)]
-    mounts += [f"fresh:{d}" for d in FRESH_DIRS if Path(d).is_dir()]
-    mounts += [f"keep:{p}" for p in interpreter_homes() if any(p.startswith(f"{d}/") for d in FRESH_DIRS)]
     mounts.append(f"readonly:{REPO}")
     return mounts
+
+
+def repo_location_problem() -> str | None:
+    """Overlays cannot have their layers inside what they cover: the repo must not live in a system dir."""
+    for d in SYSTEM_OVERLAYS:
+        if REPO.is_relative_to(d):
+            return f"the repo is under {d}, which lab hosts overlay; clone it elsewhere (e.g. /srv or /home)"
+    return None
 
 
 def interpreter_homes() -> list[str]:
@@ -96,6 +114,9 @@ def preflight() -> None:
     if missing:
         raise LabError(f"the lab needs system packages that are not installed: {' '.join(missing)} "
                        f"(apt-get install {' '.join(missing)})")
+    problem = repo_location_problem()
+    if problem:
+        raise LabError(problem)
     for variant in ("2.7", "3"):
         if not node_python(variant).exists():
             raise LabError(f"the nodes' Python {variant} ({node_python(variant)}) is missing: run `make venvs`")
@@ -182,7 +203,7 @@ def _start_host(spec: HostSpec, netns: str, directory: Path, state: LabState) ->
     root = directory / "hosts" / spec.name
     mounts = host_mounts()
     for mount in mounts:
-        if not mount.startswith("keep:"):
+        if mount.startswith(("overlay:", "fresh:")):
             key = mount.split(":", 1)[1].replace("/", "_")
             (root / "upper" / key).mkdir(parents=True, exist_ok=True)
             (root / "work" / key).mkdir(parents=True, exist_ok=True)

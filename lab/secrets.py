@@ -14,7 +14,7 @@ from pathlib import Path
 from lab import namespaces
 from lab.runtime import Lab, host_mounts
 
-PRIVATE_TMPFS = ("/tmp", "/run")
+PRIVATE_TMPFS = ("/tmp", "/run", "/dev/shm")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Bad input and failures of up/down: clear errors, nothing left behind."""
+import subprocess
 import time
 
 import pytest
 
 from lab import dom0, namespaces, nodeos, runtime
 from lab.errors import LabError
+from lab.paths import FILES
 from lab.spec import LabSpec
 
 from .conftest import leftovers
@@ -65,3 +67,35 @@ def test_a_missing_system_tool_is_named_with_its_package(monkeypatch):
     with pytest.raises(LabError, match=r"not installed: lab-tool-package \(apt-get install lab-tool-package\)"):
         runtime.up(LabSpec("rtg", xenserver_pair(3, 1)))
     assert not runtime.is_up("rtg")
+
+
+def test_the_repo_stays_reachable_and_read_only_when_a_host_mount_covers_it(tmp_path):
+    """As in a CI clone under /tmp: the private /tmp would hide the repo and the overlays' layers in it."""
+    repo = tmp_path / "repo"
+    (repo / "site").mkdir(parents=True)
+    (repo / "site" / "module.py").write_text("from the machine\n")
+    state = repo / ".work" / "lab" / "x" / "hosts" / "h"
+    key = str(repo / "site").replace("/", "_")
+    for layer in ("upper", "work"):
+        (state / layer / key).mkdir(parents=True)
+    mounts = ["tmpfs:/run", "tmpfs:/tmp", f"bind:{repo}", f"overlay:{repo / 'site'}", f"readonly:{repo}"]
+    holder = subprocess.Popen(["unshare", "--net", "--mount", "--uts", "--propagation", "private", "--", "/bin/sh",
+                               str(FILES / "host-mounts.sh"), str(state), "mounts-test", *mounts],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert holder.stdout.readline() == b"ready\n", holder.stderr.read1()
+
+        def inside(script):
+            return subprocess.run(["nsenter", "-t", str(holder.pid), "--mount", "--uts", "--", "sh", "-c", script,
+                                   "sh", str(repo)], capture_output=True, text=True)
+
+        seen = inside('hostname; ls /tmp | wc -l; cat "$1/site/module.py"; echo new > "$1/site/new.py"; '
+                      'touch "$1/elsewhere" 2>&1 || true')
+        lines = seen.stdout.splitlines()
+        assert lines[:3] == ["mounts-test", "1", "from the machine"], seen
+        assert "Read-only file system" in lines[3]
+        assert (state / "upper" / key / "new.py").read_text() == "new\n"  # the write went to the host's layer
+        assert not (repo / "site" / "new.py").exists() and not (repo / "elsewhere").exists()
+    finally:
+        namespaces.kill_all([holder.pid])
+    assert str(repo) not in open("/proc/mounts").read()

@@ -98,3 +98,25 @@ def test_every_system_dir_a_node_writes_is_an_overlay_or_private():
     for path in ("/root", "/home", "/opt"):
         assert f"fresh:{path}" in mounts
     assert any(m.startswith("overlay:") and m.endswith("venv-node27/lib/python2.7/site-packages") for m in mounts)
+
+
+@pytest.mark.parametrize("repo", ["/home/ci/work/fuel-plugin-xenserver", "/tmp/ci/fuel-plugin-xenserver"])
+def test_a_repo_under_a_covered_dir_is_bound_back_right_after_it(monkeypatch, repo):
+    from lab import runtime
+
+    monkeypatch.setattr(runtime, "REPO", runtime.Path(repo))
+    mounts = host_mounts()
+    cover = "/".join(repo.split("/")[:2])
+    index = mounts.index(f"bind:{repo}")
+    assert mounts[index - 1] in (f"fresh:{cover}", f"tmpfs:{cover}")
+    assert all(not m.startswith(("fresh:", "tmpfs:", "overlay:/")) or m.startswith("overlay:/work")
+               for m in mounts[index + 1:])
+    assert mounts[-1] == f"readonly:{repo}"
+    assert runtime.repo_location_problem() is None
+
+
+def test_a_repo_inside_a_system_overlay_is_refused(monkeypatch):
+    from lab import runtime
+
+    monkeypatch.setattr(runtime, "REPO", runtime.Path("/usr/src/fuel-plugin-xenserver"))
+    assert "under /usr" in runtime.repo_location_problem()
