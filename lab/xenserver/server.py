@@ -11,6 +11,7 @@ update-upload` sends an update ISO. It writes a session for Dom0-local tools (xe
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import os
 import signal
@@ -36,6 +37,22 @@ class _Handler(xmlrpc.server.SimpleXMLRPCRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         LOG.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        """The welcome page XenServer serves on port 80 (what a browser or curl sees)."""
+        service: XenAPIService = self.server.service  # type: ignore[attr-defined]
+        version = service.state.host["software_version"]
+        title = f"{version['product_brand']} {version['product_version_text']}"
+        body = (f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+                f"<p>{html.escape(service.config.hostname)}</p></body></html>\n").encode()
+        if urlparse(self.path).path not in ("/", "/index.html"):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
         service: XenAPIService = self.server.service  # type: ignore[attr-defined]

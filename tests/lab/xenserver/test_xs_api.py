@@ -281,3 +281,14 @@ def test_vdi_destroy_refuses_an_attached_disk_and_drops_a_cached_image(xs):
     assert image in api.SR.get_VDIs(sr)
     api.VDI.destroy(image)
     assert api.SR.get_VDIs(sr) == [disk]
+
+
+def test_http_get_shows_the_welcome_page(xs):
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(xs.url, timeout=5) as response:
+        assert response.status == 200
+        assert "<title>XenServer 7.0</title>" in response.read().decode()
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(xs.url + "nope", timeout=5)
