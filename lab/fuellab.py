@@ -43,6 +43,10 @@ class NodeInfo:
     ips: dict[str, str]  # bridge -> address
     himn_nic: str | None = None
     dom0: str | None = None
+    # compute nodes: the private physnet (whose bridge is br-prv) and the Dom0 bridge of the VIF of the
+    # private NIC: what Neutron's bridge_mappings must say
+    physnet: str | None = None
+    private_dom0_bridge: str | None = None
 
     @property
     def is_compute(self) -> bool:
@@ -166,12 +170,27 @@ def _configure(lab: runtime.Lab, env: Environment, plugin: delivery.Plugin) -> F
         list(pool.map(prepare, env.nodes))
     probes = _start_probes(lab, env)
     nodes = [NodeInfo(name=n.name, uid=n.uid, roles=n.roles, himn_nic=n.himn_nic, dom0=n.dom0,
-                      ips={dev: str(cidrs[0].ip) for dev, cidrs in n.network.addresses.items() if cidrs})
+                      ips={dev: str(cidrs[0].ip) for dev, cidrs in n.network.addresses.items() if cidrs},
+                      physnet=_private_physnet(n), private_dom0_bridge=_private_dom0_bridge(env, n))
              for n in env.nodes]
     xenhosts = [{"name": h.name, "compute_node": h.compute_node, "version": h.version, "hotfixes": h.hotfixes,
                  "sr_type": h.sr_type} for h in env.xenhosts]
     return FuelLab(prefix=lab.prefix, source=env.source, rpm=str(plugin.rpm), nodes=nodes, xenhosts=xenhosts,
                    probes=probes)
+
+
+def _private_physnet(node: FuelNode) -> str | None:
+    phys = ((node.astute.get("quantum_settings") or {}).get("L2") or {}).get("phys_nets") or {}
+    return next((name for name, net in sorted(phys.items()) if (net or {}).get("bridge") == "br-prv"), None)
+
+
+def _private_dom0_bridge(env: Environment, node: FuelNode) -> str | None:
+    if not node.dom0:
+        return None
+    nics = node.network.nics_behind("br-prv")
+    macs = {nic.name: nic.mac for nic in node.nics}
+    vifs = {mac: bridge for _, mac, bridge in env.xenhost(node.dom0).vifs}
+    return vifs.get(macs.get(nics[0], "")) if nics else None
 
 
 def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:

@@ -69,6 +69,25 @@ class NodeNetwork:
     def unused_nics(self) -> list[str]:
         return [nic for nic in self.physical_nics if nic not in self.used_nics]
 
+    def nics_behind(self, bridge: str) -> list[str]:
+        """Physical NICs whose traffic reaches `bridge` (through its ports, VLANs and patches): for br-prv,
+        the private NIC, wherever it sits (br-aux, br-fw-admin, ...)."""
+        seen, todo, found = {bridge}, [bridge], []
+        vlan_parent = {vlan.name: vlan.parent for vlan in self.vlans}
+        while todo:
+            current = todo.pop()
+            for br, port in self.ports:
+                nic = vlan_parent.get(port, port)
+                if br == current and nic in self.physical_nics and nic not in found:
+                    found.append(nic)
+            for patch in self.patches:
+                if current in patch.bridges:
+                    other = patch.bridges[1] if patch.bridges[0] == current else patch.bridges[0]
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+        return found
+
     def address(self, device: str) -> ipaddress.IPv4Interface | None:
         found = self.addresses.get(device) or []
         return found[0] if found else None

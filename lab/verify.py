@@ -209,8 +209,15 @@ def compute_config(lab: Any, node: NodeInfo) -> list[Check]:
     def is_password(value: str) -> bool:
         return bool(password) and value == password
 
+    ssl = data.get("public_ssl") or {}
+    scheme = "https" if ssl.get("services") else "http"
+    console_hosts = {_vip_of(data, "public")} | ({str(ssl.get("hostname"))} if ssl.get("services") else set())
+    console_urls = {f"{scheme}://{host}:6080/vnc_auto.html" for host in console_hosts}
     nova: Expected = {
         ("DEFAULT", "compute_driver"): "xenapi.XenAPIDriver",
+        ("DEFAULT", "force_config_drive"): lambda v: v.lower() == "true",
+        ("vnc", "novncproxy_base_url"): lambda v: v in console_urls,
+        ("vnc", "vncserver_proxyclient_address"): node.ips.get("br-mgmt", ""),
         ("xenserver", "connection_url"): f"http://{HIMN_ADDRESS}",
         ("xenserver", "connection_username"): user,
         ("xenserver", "connection_password"): is_password,
@@ -222,7 +229,8 @@ def compute_config(lab: Any, node: NodeInfo) -> list[Check]:
         ("agent", "root_helper"): "neutron-rootwrap-xen-dom0 /etc/neutron/rootwrap.conf",
         ("agent", "minimize_polling"): lambda v: v.lower() == "false",
         ("ovs", "integration_bridge"): "br-int",
-        ("ovs", "bridge_mappings"): lambda v: ":" in v,
+        ("agent", "root_helper_daemon"): "",
+        ("ovs", "bridge_mappings"): f"{node.physnet}:{node.private_dom0_bridge}",
     }
     rootwrap: Expected = {
         ("xenapi", "xenapi_connection_url"): f"http://{HIMN_ADDRESS}",
@@ -234,6 +242,10 @@ def compute_config(lab: Any, node: NodeInfo) -> list[Check]:
         ini_check(host, node.name, f"ovs agent {node.name}", "/etc/neutron/plugins/ml2/openvswitch_agent.ini", agent),
         ini_check(host, node.name, f"rootwrap.conf {node.name}", "/etc/neutron/rootwrap.conf", rootwrap, password),
     ]
+
+
+def _vip_of(data: dict[str, Any], name: str) -> str:
+    return str(((data.get("network_metadata") or {}).get("vips") or {}).get(name, {}).get("ipaddr", ""))
 
 
 def controller_config(lab: Any, node: NodeInfo) -> Check:

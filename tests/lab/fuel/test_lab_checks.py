@@ -93,7 +93,10 @@ def test_config_check_reads_the_file_and_hides_the_password(small_lab):
     compute = lab.host(COMPUTE)
     import yaml
     password = yaml.safe_load(compute.read_file("/etc/astute.yaml"))["fuel-plugin-xenserver"]["password"]
-    conf = ("[DEFAULT]\ncompute_driver = xenapi.XenAPIDriver\n[xenserver]\nconnection_url = http://169.254.0.1\n"
+    conf = ("[DEFAULT]\ncompute_driver = xenapi.XenAPIDriver\nforce_config_drive = True\n"
+            "[vnc]\nnovncproxy_base_url = http://172.16.0.10:6080/vnc_auto.html\n"
+            f"vncserver_proxyclient_address = {COMPUTE_MGMT}\n"
+            "[xenserver]\nconnection_url = http://169.254.0.1\n"
             "connection_username = root\nconnection_password = {pw}\n"
             "vif_driver = nova.virt.xenapi.vif.XenAPIOpenVswitchDriver\novs_integration_bridge = br-int\n"
             "cache_images = all\n")

@@ -89,3 +89,11 @@ def test_unbuildable_scheme_is_one_clear_error(breakage, message):
     breakage(data)
     with pytest.raises(NetconfigError, match=message):
         build(data, "node-x.yaml")
+
+
+@pytest.mark.parametrize("path, nic", [
+    (XS_HA[0], "eth2"),  # br-prv patched to br-aux, which holds eth2
+    (FIXTURES / "noop" / "neut_vlan.ceph-compute.yaml", "enp0s3"),  # br-prv patched to br-fw-admin
+], ids=lambda v: getattr(v, "name", v))
+def test_private_nic_found_through_the_br_prv_patch(path, nic):
+    assert build(scheme(path)).nics_behind("br-prv") == [nic]
