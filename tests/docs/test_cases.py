@@ -2,6 +2,7 @@
 import pytest
 
 from docs.tools import cases
+from tests.paths import REPO
 
 # Keywords of the cases the issue asks for (install, prepare nodes, HIMN, create environment, hypervisor type,
 # boot instances, health checks, add/remove compute and controller, mirror update, uninstall refused, uninstall).
@@ -34,3 +35,11 @@ def test_duplicate_ids_are_refused(tmp_path):
     path.write_text("cases:\n" + "  - {id: X-1, title: t, steps: [s], expected: e, manual: m}\n" * 2)
     with pytest.raises(cases.CasesError, match="duplicate"):
         cases.load(path)
+
+
+def test_every_named_test_file_exists():
+    """A renamed or deleted test file would silently turn a case into "not run": catch it here."""
+    for case in cases.load():
+        for pattern in case.tests:
+            path = pattern.split("::")[0]
+            assert list(REPO.glob(path)), f"{case.id}: no test file matches {path}"
