@@ -6,6 +6,7 @@ One lab from the real Nailgun fixtures (xs-ha: three compute VMs) with three dif
   node-14: XenServer 7.1, LVM SR        -> fails explaining thin provisioning; first, a DHCP server that
                                            answers outside 169.254/16 makes the HIMN search fail
 Each failure must be one paragraph without traceback, and leave nothing half-written.
+The nodes' Python is 2.7 (Ubuntu 14.04's); LAB_NODE_PYTHON=3 runs the same tests with Python 3 nodes.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def lab() -> Iterator[tuple[Any, Any]]:
     except LabError as error:
         pytest.skip(f"no usable plugin RPM: {error}")
     runtime.down(PREFIX)
-    lab, fuel = fuellab.up(PREFIX, fixtures=FIXTURES, hosts=HOSTS, password=PASSWORD)
+    lab, fuel = fuellab.up(PREFIX, fixtures=FIXTURES, hosts=HOSTS, password=PASSWORD,
+                           python=os.environ.get("LAB_NODE_PYTHON", "2.7"))
     try:
         yield lab, fuel
     finally:
