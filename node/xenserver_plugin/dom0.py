@@ -331,7 +331,8 @@ def ssh_error(dom0, error, password=False):
     if "denied" in text and password:
         return OperatorError(
             "Dom0 %s refused the XenServer password for user %s over SSH." % (dom0.address, dom0.settings.username),
-            CREDENTIALS_FIX)
+            CREDENTIALS_FIX + " If XenAPI accepts them, allow root password logins in Dom0's sshd "
+            "(PermitRootLogin, PasswordAuthentication) for the first deployment.")
     if "denied" in text:
         return OperatorError("Dom0 %s refused the key %s over SSH." % (dom0.address, dom0.key_path),
                              "Rerun the task so it installs the key with the XenServer password.")
