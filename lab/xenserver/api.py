@@ -168,7 +168,7 @@ class XenAPIService:
         try:
             return handler(*params)
         except NoSuchObjectError as missing:
-            raise XenAPIError("HANDLE_INVALID", str(missing.args[0])) from None
+            raise XenAPIError("HANDLE_INVALID", *missing.args) from None
 
     def save(self) -> None:
         if self.settings.state_path is not None:

@@ -40,13 +40,13 @@ class State:
         try:
             return self.objects[cls][ref]
         except KeyError:
-            raise NoSuchObjectError(ref) from None
+            raise NoSuchObjectError(cls, ref) from None
 
     def ref_by_uuid(self, cls: str, uuid: str) -> str:
         for ref, record in self.objects[cls].items():
             if record.get("uuid") == uuid:
                 return ref
-        raise NoSuchObjectError(uuid)
+        raise NoSuchObjectError(cls, uuid)
 
     def find(self, cls: str, **match: Any) -> list[str]:
         return [ref for ref, rec in self.objects[cls].items() if all(rec.get(k) == v for k, v in match.items())]

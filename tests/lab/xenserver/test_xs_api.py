@@ -292,3 +292,10 @@ def test_http_get_shows_the_welcome_page(xs):
         assert "<title>XenServer 7.0</title>" in response.read().decode()
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(xs.url + "nope", timeout=5)
+
+
+def test_this_host_of_an_unknown_session_is_handle_invalid(xs):
+    session = xs.session()
+    with pytest.raises(XenAPI.Failure) as failure:
+        session.xenapi.session.get_this_host("OpaqueRef:nope")
+    assert failure.value.details == ["HANDLE_INVALID", "session", "OpaqueRef:nope"]
