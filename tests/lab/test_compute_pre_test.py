@@ -189,10 +189,16 @@ def test_dom0_ssh_unreachable(lab: tuple[Any, Any]) -> None:
     assert "Cannot reach Dom0 at 169.254.0.1 over SSH" in message and "HIMN" in message
 
 
-def test_missing_hotfix(lab: tuple[Any, Any]) -> None:
+def test_himn_found_by_dhcp_probe_then_missing_hotfix(lab: tuple[Any, Any]) -> None:
+    """Without xenstore's HIMN MAC the task probes, by DHCP, only the NIC without Fuel network (eth3)."""
     labhost, _ = lab
-    message = one_paragraph_failure(*run_task(labhost.host("node-13"))[:2])
+    compute = labhost.host("node-13")
+    compute.run(["xenstore-rm", "vm-data/himn_mac"])
+    message = one_paragraph_failure(*run_task(compute)[:2])
     assert "XenServer 6.5 on host" in message and "lacks the required hotfix XS65ESP1013" in message
+    probes = re.findall(r"run: dhclient -1 .* (\S+)$", compute.read_file(LOG), re.MULTILINE)
+    assert probes == ["eth3"], probes
+    assert "iface eth3 inet dhcp" in compute.read_file("/etc/network/interfaces.d/ifcfg-eth3")
 
 
 def test_dhcp_answer_outside_link_local_then_lvm_sr(lab: tuple[Any, Any]) -> None:
