@@ -61,6 +61,21 @@ class FuelNode:
     def is_compute(self) -> bool:
         return "compute" in self.roles
 
+    def vips(self) -> list[tuple[str, str]]:
+        """(CIDR, bridge) of the environment's virtual IPs, which the lab puts on the primary controller
+        (Fuel runs them in Pacemaker-managed namespaces on a controller): same prefix as the bridge's network."""
+        if "primary-controller" not in self.roles:
+            return []
+        found = []
+        bridges = (self.astute.get("network_scheme") or {}).get("roles") or {}
+        for vip in ((self.astute.get("network_metadata") or {}).get("vips") or {}).values():
+            bridge = bridges.get(str(vip.get("network_role")))
+            own = self.network.address(bridge) if bridge else None
+            if own is None or not vip.get("ipaddr") or str(vip["ipaddr"]) == str(own.ip):
+                continue
+            found.append((f"{vip['ipaddr']}/{own.network.prefixlen}", bridge))
+        return found
+
     def ip(self, bridge: str) -> str | None:
         address = self.network.address(bridge)
         return str(address.ip) if address else None
@@ -185,6 +200,7 @@ def build_environment(fixtures: dict[str, dict[str, Any]], password: str,
     names = [node.name for node in nodes]
     if len(set(names)) != len(names):
         raise FixturesError("two fixture files describe the same node uid")
+    _check_unique_addresses(nodes)
     computes = [node for node in nodes if node.is_compute]
     if not computes:
         raise FixturesError(f"{source}: no compute node among {', '.join(sorted(fixtures))}: "
@@ -220,6 +236,19 @@ def _node(file_name: str, data: dict[str, Any], password: str, plugin: dict[str,
     return FuelNode(name=name, uid=uid, roles=list(roles), astute=with_plugin_section(data, password, plugin),
                     network=network, nics=nics, source=file_name, himn_nic=himn,
                     dom0=dom0_name(uid) if "compute" in roles else None)
+
+
+def _check_unique_addresses(nodes: list[FuelNode]) -> None:
+    """Fixtures from different environments clash: one address on two nodes cannot be built."""
+    owner: dict[str, str] = {}
+    for node in nodes:
+        addresses = [str(a.ip) for cidrs in node.network.addresses.values() for a in cidrs]
+        addresses += [cidr.split("/")[0] for cidr, _ in node.vips()]
+        for address in addresses:
+            if address in owner and owner[address] != node.source:
+                raise FixturesError(f"{owner[address]} and {node.source} both use {address}: "
+                                    "are these fixtures from different environments?")
+            owner[address] = node.source
 
 
 def dom0_name(uid: str) -> str:

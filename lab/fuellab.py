@@ -160,6 +160,8 @@ def _configure(lab: runtime.Lab, env: Environment, plugin: delivery.Plugin) -> F
         host = lab.host(node.name)
         for argv in node.network.commands(vlans_provided=VLANS_AS_SEGMENTS):
             host.run(argv)
+        for cidr, bridge in node.vips():
+            host.run(["ip", "addr", "add", cidr, "dev", bridge])
         for path, text in node.network.interfaces_files().items():
             host.write_file(path, text)
         host.write_file("/etc/astute.yaml", node.astute_yaml(), mode=0o600)

@@ -115,3 +115,17 @@ def test_versions_parse():
     assert env_mod.parse_versions("6.5, 7.0,7.1") == ["6.5.0", "7.0.0", "7.1.0"]
     with pytest.raises(FixturesError, match="8.0"):
         env_mod.parse_versions("8.0")
+
+
+def test_vips_go_to_the_primary_controller_with_their_network_prefix(xs_ha):
+    assert xs_ha.node("node-9").vips() == [("192.168.0.14/24", "br-mgmt"), ("172.16.0.10/24", "br-ex"),
+                                           ("192.168.0.13/24", "br-mgmt"), ("172.16.0.9/24", "br-ex")]
+    assert xs_ha.node("node-10").vips() == []
+
+
+def test_fixtures_of_different_environments_clash(tmp_path):
+    for name in ("neut_vlan.ceph-primary-controller.yaml", "neut_vlan.ceph-compute.yaml",
+                 "neut_vlan.cblock.murano.sahara.ceil-primary-controller.yaml"):
+        shutil.copy(FIXTURES / "noop" / name, tmp_path)
+    with pytest.raises(FixturesError, match="both use"):
+        build_environment(load_fixtures(tmp_path), PASSWORD)

@@ -41,6 +41,14 @@ def test_lab_nodes_networks_as_fuel_made_them(small_lab):
     assert compute.exists("/etc/fuel/plugins/fuel-plugin-xenserver-4.0/compute_pre_test.py")
 
 
+def test_vips_answer_on_the_primary_controller(small_lab):
+    lab, _ = small_lab
+    assert "192.168.0.14/24" in lab.host(CONTROLLER).run(["ip", "-o", "addr", "show", "br-mgmt"]).stdout
+    probe = ("import socket; s = socket.socket(); s.settimeout(3); "
+             "print(s.connect_ex(('192.168.0.14', 9)))")  # ECONNREFUSED (111): the VIP's host answered
+    assert lab.host(COMPUTE).run(["python", "-c", probe]).stdout.strip() == "111"
+
+
 def test_checks_fail_on_an_undeployed_lab(small_lab):
     for name in ("HIMN", "storage", "management", "console", "nova-compute.conf"):
         result = check(small_lab, name)
