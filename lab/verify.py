@@ -7,12 +7,15 @@ Network checks (curl through the lab's links; the probe servers answer with the 
   management  the same on the management network
   console     a controller reaches the compute VM's management address on port 80 and gets Dom0's answer
 Configuration checks read the files the plugin's tasks write (keys and values from the astute data).
+Modules lab/verify_<name>.py add their own checks (see extra_checks).
 """
 
 from __future__ import annotations
 
 import configparser
+import importlib
 import json
+import pkgutil
 import xmlrpc.client
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,12 +51,26 @@ def run_all(lab: Any, fuel: FuelLab, network_only: bool = False) -> list[Check]:
     for node in fuel.nodes:
         if not network_only and any(role in ("controller", "primary-controller") for role in node.roles):
             jobs.append(lambda node=node: controller_config(lab, node))
+    if not network_only:
+        jobs += [lambda extra=extra: extra(lab, fuel) for extra in extra_checks()]
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda job: job(), jobs))
     checks: list[Check] = []
     for result in results:
         checks.extend(result if isinstance(result, list) else [result])
     return checks
+
+
+def extra_checks() -> list[Callable[[Any, FuelLab], list[Check]]]:
+    """Checks other parts of the lab add: every module lab/verify_<name>.py with `checks(lab, fuel)`
+    returning a list of Check (e.g. the TestVM in Glance, Nova's XenAPI driver), run after the built-in ones."""
+    import lab
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(lab.__path__), key=lambda m: m.name):
+        if module.name.startswith("verify_"):
+            found.append(importlib.import_module(f"lab.{module.name}").checks)
+    return found
 
 
 def table(checks: list[Check], before: list[Check] | None = None) -> str:
