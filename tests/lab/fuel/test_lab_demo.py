@@ -14,6 +14,8 @@ PREFIX = "ftd"
 
 
 def test_demo_runs_end_to_end_and_leaves_nothing():
+    if runtime.is_up(PREFIX):  # left over by an interrupted run
+        runtime.down(PREFIX)
     argv = [sys.executable, "-m", "lab", "demo", "--prefix", PREFIX, "--rpm", str(delivery.newest_rpm())]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
     out = done.stdout
