@@ -6,6 +6,8 @@ VLAN filtering off, so tagged frames pass as on a plain access switch trunk.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from pyroute2 import NetNS
 
 from lab.spec import LabSpec
@@ -40,12 +42,15 @@ def wire(spec: LabSpec, host_netns: dict[str, str]) -> dict[str, str]:
                         peer={"ifname": nic.name, "address": nic.mac, "net_ns_fd": host_netns[host.name]})
                 sw.link("set", index=_index(sw, port), master=_index(sw, bridges[nic.segment]),
                         ifalias=f"{host.name}/{nic.name}", state="up")
-    for host in spec.hosts:
-        with NetNS(host_netns[host.name]) as ns:
-            _up(ns, "lo")
-            for nic in host.nics:
-                _up(ns, nic.name)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda host: _up_all(host_netns[host.name], ["lo", *(n.name for n in host.nics)]), spec.hosts))
     return bridges
+
+
+def _up_all(netns: str, ifnames: list[str]) -> None:
+    with NetNS(netns) as ns:
+        for ifname in ifnames:
+            _up(ns, ifname)
 
 
 def _index(ns: NetNS, ifname: str) -> int:
