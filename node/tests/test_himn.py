@@ -4,7 +4,7 @@ import os
 
 import pytest
 from conftest import fixture_path
-from pre_fakes import FakeNetwork
+from pre_fakes import FakeNetwork, Recorder
 
 from xenserver_plugin import astute, himn
 from xenserver_plugin.errors import OperatorError
@@ -208,3 +208,31 @@ def test_ifup_without_lease(etc):
         ensure(etc, net)
     assert "ifup eth3 got no DHCP lease" in error.value.cause and "XenCenter" in error.value.fix
     assert os.listdir(himn.INTERFACES_DIR) == []
+
+
+def test_local_network_falls_back_to_oneline_ip_output():
+    def answer(argv, input_text):
+        if argv[:2] == ["ip", "-j"]:
+            return 255, "", 'Option "-j" is unknown, try "ip -help".\n'
+        if argv[:4] == ["ip", "-o", "-d", "link"]:
+            return 0, sample("ip-o-d-link-2.txt"), ""
+        if argv[:4] == ["ip", "-o", "-4", "addr"]:
+            return 0, sample("ip-o-4-addr.txt"), ""
+        if argv[:4] == ["ip", "-o", "-4", "route"]:
+            return 0, ("default via 10.20.0.1 dev br-fw-admin \n"
+                       "default via 169.254.0.1 dev eth3 metric 100\n"), ""
+        if argv[0] == "xenstore-read":
+            return 1, "", "could not read path vm-data/himn_mac\n"
+        raise AssertionError(argv)
+    net = himn.LocalNetwork(Recorder(answer))
+    assert {link.name: link.addresses for link in net.links()}["va"] == ["169.254.0.7/16"]
+    assert net.default_routes_via("169.254.0.1") == ["eth3"]
+    assert net.xenstore_read("vm-data/himn_mac") is None
+
+
+def test_local_network_reads_json_when_available():
+    def answer(argv, input_text):
+        assert argv == ["ip", "-j", "-d", "addr", "show"]
+        return 0, sample("ip-j-d-addr.json"), ""
+    links = himn.LocalNetwork(Recorder(answer)).links()
+    assert sorted(link.name for link in links) == ["br-x", "lo", "va", "vb"]
