@@ -11,7 +11,7 @@ import pytest
 
 from lab import namespaces, nodeos, runtime
 from lab.errors import LabError
-from lab.paths import NODE_VENV, REPO, site_packages
+from lab.paths import NODE_VENV, REPO, site_packages, tooling_python
 from lab.secrets import Sighting, find_secret
 from lab.spec import LabSpec
 
@@ -277,11 +277,11 @@ def test_vlan_tagged_frames_pass_the_switch(demo):
     """The kernel here may lack 802.1q interfaces, so raw frames prove the switch passes tags through."""
     for name in ("controller", "compute2"):
         demo.host(name).run(["ip", "link", "set", "eth0", "up"])
-    receiver = subprocess.Popen([*demo.host("compute2").enter_argv(), "python3", "-c", RECEIVE_TAGGED],
+    receiver = subprocess.Popen([*demo.host("compute2").enter_argv(), str(tooling_python()), "-c", RECEIVE_TAGGED],
                                 stdout=subprocess.PIPE, text=True, env=demo.host("compute2").environment())
     try:
         assert receiver.stdout.readline().strip() == "listening"
-        sender = subprocess.Popen([*demo.host("controller").enter_argv(), "python3", "-c", SEND_TAGGED],
+        sender = subprocess.Popen([*demo.host("controller").enter_argv(), str(tooling_python()), "-c", SEND_TAGGED],
                                   env=demo.host("controller").environment())
         out, _ = receiver.communicate(timeout=10)
         sender.kill()
