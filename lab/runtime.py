@@ -2,9 +2,21 @@
 
     lab = up(spec)                  # namespaces, overlays, links, Dom0 services; raises LabError
     lab.host("compute-1").run(["ip", "-o", "addr"])
+    lab = attach(prefix)            # the same lab from another process (CLI exec/status)
     down(spec.prefix)               # every process, namespace, veth and mount of the prefix
 
-A failed `up` takes down what it made before raising.
+What a lab host is:
+- the network namespace `<prefix>-<host>`, its NICs veths into the switch namespace `<prefix>-sw`;
+- a mount namespace (and UTS: its own hostname) held by a `sleep` process, entered with nsenter: /etc, /var
+  and /usr are overlays over the machine's, /root, /home, /opt and /srv start empty (the interpreters under
+  /root are bound in read-only), the venvs' site-packages are overlays, /tmp, /run and /dev/shm are private
+  tmpfs, /sys is the namespace's own, /proc/sys is read-only except net.*, and the repo is read-only;
+- commands run as root with a clean environment and without CAP_SYS_TIME, CAP_SYS_MODULE and CAP_SYS_BOOT.
+
+State lives in `.work/lab/<prefix>/` (0700): `lab.json` (what was made: namespaces, holder and process PIDs
+with their start times, the spec without passwords), `hosts/<host>/{upper,work}/` (the overlays' layers,
+removed by down) and `logs/<host>/*.log` (holder, udhcpd, sshd, xenapi and spawned processes; kept until
+the next up). A failed `up` takes down what it made before raising.
 """
 from __future__ import annotations
 

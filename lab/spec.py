@@ -15,6 +15,7 @@ from typing import Any, Literal
 HostKind = Literal["dom0", "node"]
 NodePython = Literal["2.7", "3"]
 
+DEFAULT_PREFIX = "fxl"
 # No dash in a prefix: namespace names are `<prefix>-<host>`, so `fxl-` never matches another lab's names.
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 HOST_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
