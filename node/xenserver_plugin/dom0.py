@@ -25,6 +25,7 @@ KNOWN_HOSTS_NAME = "xenserver_plugin_known_hosts"
 ORIGINATOR = "fuel-plugin-xenserver"
 CONNECT_SECONDS = 15
 XENAPI_SECONDS = 60
+MASTER_IDLE_SECONDS = 900
 SECRET_VARIABLE = "XENSERVER_PLUGIN_SSH_SECRET"
 
 # The askpass helper prints the password it finds in its environment (inherited from ssh, which got it
@@ -134,7 +135,9 @@ class Dom0(object):
             return True, ""
         strict = not record_host_key
         argv = (["ssh"] + self._common_options(strict) + self._key_options()
-                + ["-o", "ControlMaster=yes", "-o", "ControlPath=%s" % self.control_path, "-N", "-f", self.target])
+                + ["-o", "ControlMaster=yes", "-o", "ControlPath=%s" % self.control_path,
+                   # a safety net only: close() ends the master; should the task be killed, it goes idle-away
+                   "-o", "ControlPersist=%d" % MASTER_IDLE_SECONDS, "-N", "-f", self.target])
         result = self.run_command(argv, check=False, env=self._env(), timeout=CONNECT_SECONDS * 3,
                                   new_session=True)
         self._connected = result.ok
