@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
+import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,7 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     except XenAPI.Failure as failure:
         sys.stderr.write(describe_failure([str(d) for d in failure.details]) + "\n")
         return 1
-    except ConnectionError as error:
+    except xmlrpc.client.Fault as fault:  # the SDK's answer to SESSION_INVALID with nothing to log in with
+        sys.stderr.write(f"Error: the XenAPI server refused xe's session ({fault.faultString}); "
+                         "is the local session file from an older server state?\n")
+        return 1
+    except OSError as error:
         sys.stderr.write(f"Error: Connection refused ({error})\n")
         return 1
     except KeyError as error:

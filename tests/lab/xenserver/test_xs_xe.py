@@ -141,3 +141,12 @@ def test_install_supplemental_pack_on_70(start_xs, fake_packs, tmp_path):
                  "param-key=openstack:xenapi-plugins-mitaka").stdout.startswith("OpenStack XenAPI Dom0 plugins")
     wrong = xs.xe("install-supplemental-pack", str(write_fake_iso(tmp_path / "p65.iso", "6.5.0")), check=False)
     assert wrong.returncode == 1 and "WRONG_SERVER_VERSION" in wrong.stderr
+
+
+def test_xe_without_server_or_with_a_stale_session(xs):
+    xs.root.joinpath("state", "local-session").write_text("OpaqueRef:stale\n")
+    result = xs.xe("vm-list", check=False)
+    assert result.returncode == 1 and "refused xe's session" in result.stderr
+    xs.url = "http://127.0.0.1:1/"
+    result = xs.xe("vm-list", check=False)
+    assert result.returncode == 1 and result.stderr.startswith("Error: Connection refused")
