@@ -138,18 +138,35 @@ def xe_name(api_field: str, value: Any) -> str:
     return api_field.replace("_", "-")
 
 
+class _LazyRecords(dict):
+    """class -> {ref: record}, each class fetched with <class>.get_all_records on first use."""
+
+    def __init__(self, api: Any, classes: list[str]) -> None:
+        super().__init__()
+        self.api = api
+        self.classes = classes
+
+    def __missing__(self, cls: str) -> dict[str, dict[str, Any]]:
+        self[cls] = getattr(self.api, cls).get_all_records()
+        return self[cls]
+
+
 class Objects:
-    """Every record of the classes xe shows, fetched once per command; refs are shown as uuids."""
+    """The records xe shows, fetched once per command as needed; refs are shown as uuids."""
 
     def __init__(self, api: Any) -> None:
         self.api = api
         self.platform = tuple(int(p) for p in self._host_version()["platform_version"].split("."))
-        self.records: dict[str, dict[str, dict[str, Any]]] = {}
-        for cls in set(XE_CLASSES.values()) | {"host_metrics", "host_patch"}:
-            if cls == "pool_update" and self.platform < (2, 2, 0):
-                continue
-            self.records[cls] = getattr(api, cls).get_all_records()
-        self.uuid_of = {ref: rec.get("uuid", "") for recs in self.records.values() for ref, rec in recs.items()}
+        classes = [c for c in sorted(set(XE_CLASSES.values()) | {"host_metrics", "host_patch"})
+                   if c != "pool_update" or self.platform >= (2, 2, 0)]
+        self.records: dict[str, dict[str, dict[str, Any]]] = _LazyRecords(api, classes)
+
+    def uuid_of(self, ref: str) -> str:
+        """The uuid behind a reference, loading classes until one holds it (most output needs few)."""
+        for cls in list(self.records) + [c for c in self.records.classes if c not in self.records]:
+            if ref in self.records[cls]:
+                return self.records[cls][ref].get("uuid", ref)
+        return ref
 
     def _host_version(self) -> dict[str, str]:
         pool = self.api.pool.get_all()[0]
@@ -159,7 +176,7 @@ class Objects:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, str) and value.startswith("OpaqueRef:"):
-            return "<not in database>" if value == NULL_REF else self.uuid_of.get(value, value)
+            return "<not in database>" if value == NULL_REF else self.uuid_of(value)
         if isinstance(value, list):
             return "; ".join(self.render(v) for v in value)
         if isinstance(value, dict):
