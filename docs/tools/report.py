@@ -24,7 +24,7 @@ from docs.tools import cases as plan
 from docs.tools import rst
 
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
-_SHOWN_FAILURES = 5
+_SHOWN_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,11 @@ def _matches(nodeid: str, pattern: str) -> bool:
         or nodeid.startswith(pattern + "::")
 
 
+def _short(nodeid: str) -> str:
+    """The test's name within its file: the file is already named by the evidence line above it."""
+    return nodeid.split("::", 1)[-1]
+
+
 def evaluate(case: plan.Case, results: list[TestResult], lab: LabRun | None) -> CaseResult:
     """fail if any evidence failed; pass if some evidence passed; else not run (why is in the evidence)."""
     evidence: list[str] = []
@@ -176,8 +181,8 @@ def evaluate(case: plan.Case, results: list[TestResult], lab: LabRun | None) -> 
             continue
         summary = ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped") if counts[k])
         evidence.append(f"{rst.literal(pattern)}: {summary}")
-        evidence.extend(f"FAILED {rst.literal(r.nodeid)}" + (f" ({r.suite})" if r.suite else "")
-                        + (f": {rst.escape(r.message[:200])}" if r.message else "") for r in bad[:_SHOWN_FAILURES])
+        evidence.extend(f"FAILED {rst.literal(_short(r.nodeid))}" + (f" ({rst.escape(r.suite)})" if r.suite else "")
+                        + (f": {rst.escape(r.message[:150])}" if r.message else "") for r in bad[:_SHOWN_FAILURES])
         if len(bad) > _SHOWN_FAILURES:
             evidence.append(f"... and {len(bad) - _SHOWN_FAILURES} more failures")
     for pattern in case.lab:
@@ -240,7 +245,7 @@ def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[s
                           [(f"**{r.case.id}**\n\n{rst.escape(r.case.title)}",
                             f"**{r.status.upper()}**" if r.status == FAIL else r.status,
                             "\n".join(f"* {line}" for line in r.evidence) or "none")
-                           for r in results], widths=[22, 10, 68]),
+                           for r in results], widths=[18, 9, 73]),
            rst.heading("Totals", "-"),
            rst.list_table(["", "pass", "fail", "not run", "total"],
                           [("Test Plan cases", str(case_totals[PASS]), str(case_totals[FAIL]),
