@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import XenAPI
 from lab.xenserver.config import HostConfig
 from lab.xenserver.server import XenAPIServer, build_server
 from lab.xenserver.xe import main as xe_main
-from tests.paths import PY27, REPO
+from tests.paths import PY27, REPO, WORK
 
 PASSWORD = "lab-XS-pw-9d1e"
+OS_XENAPI_WHEELS = sorted(WORK.glob("downloads/os_xenapi-*.whl"))
+NOVA_PLUGINS = ["dom0_plugin_version.py", "xenhost.py", "netwrap.py", "utils.py", "dom0_pluginlib.py"]
 COMPUTE_VIFS = [("0", "52:54:00:aa:00:01", "xenbr0"), ("1", "52:54:00:aa:00:02", "xenbr1"),
                 ("2", "52:54:00:aa:00:03", "xenapi")]
 TEST_PLUGIN = '''#!/usr/bin/env python
@@ -161,3 +164,16 @@ def wait_for_file(path: Path, timeout: float = 10.0) -> str:
             return path.read_text().strip()
         time.sleep(0.05)
     raise AssertionError(f"{path} did not appear within {timeout}s")
+
+
+@pytest.fixture
+def nova_plugins(xs):
+    """os-xenapi's Dom0 plugins (from the wheel the pack build downloads) in the host's plugins dir."""
+    if not OS_XENAPI_WHEELS:
+        pytest.skip("no os-xenapi wheel in .work/downloads (the supplemental-pack build downloads it)")
+    with zipfile.ZipFile(OS_XENAPI_WHEELS[-1]) as wheel:
+        for name in NOVA_PLUGINS:
+            target = xs.plugins_dir / name
+            target.write_bytes(wheel.read(f"os_xenapi/dom0/etc/xapi.d/plugins/{name}"))
+            target.chmod(0o755)
+    return xs

@@ -2,15 +2,9 @@
 
 import json
 import pickle
-import zipfile
 
 import pytest
 import XenAPI
-
-from tests.paths import WORK
-
-OS_XENAPI_WHEELS = sorted(WORK.glob("downloads/os_xenapi-*.whl"))
-NOVA_PLUGINS = ["dom0_plugin_version.py", "xenhost.py", "netwrap.py", "utils.py", "dom0_pluginlib.py"]
 
 
 def call(xs, plugin, fn, args):
@@ -56,18 +50,6 @@ def test_crashing_plugin_process_is_a_plugin_failure(xs):
     plugin.chmod(0o755)
     details = failure(xs, "broken.py", "x", {})
     assert details[:2] == ["XENAPI_PLUGIN_FAILURE", "non-zero exit"] and details[3] == "boom"
-
-
-@pytest.fixture
-def nova_plugins(xs):
-    if not OS_XENAPI_WHEELS:
-        pytest.skip("no os-xenapi wheel in .work/downloads (the supplemental-pack build downloads it)")
-    with zipfile.ZipFile(OS_XENAPI_WHEELS[-1]) as wheel:
-        for name in NOVA_PLUGINS:
-            target = xs.plugins_dir / name
-            target.write_bytes(wheel.read(f"os_xenapi/dom0/etc/xapi.d/plugins/{name}"))
-            target.chmod(0o755)
-    return xs
 
 
 def serialized(xs, plugin, fn, *args):
