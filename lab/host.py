@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import signal
 import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lab import namespaces
 
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Namespaces cannot isolate these; a command in a host never gets them (clock, kernel modules, reboot).
@@ -90,6 +93,26 @@ class LabHost:
                                     stderr=subprocess.STDOUT, env=self.environment(env), start_new_session=True)
         self.on_spawn(self.name, proc.pid, list(argv))
         return proc.pid
+
+    def processes(self) -> list[tuple[int, list[str]]]:
+        """(PID, argv) of every process running in this host, e.g. to stop Dom0's sshd for a failure test."""
+        found = []
+        for pid in namespaces.pids_in({self._net_inode()}, set()):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+            except OSError:
+                continue
+            found.append((pid, [a.decode(errors="replace") for a in argv]))
+        return found
+
+    def kill(self, pid: int, sig: int = signal.SIGTERM) -> None:
+        """Signal a process of this host (refused for any process outside it)."""
+        if namespaces.ns_inode(f"/proc/{pid}/ns/net") != self._net_inode():
+            raise ValueError(f"PID {pid} is not a process of lab host {self.name}")
+        os.kill(pid, sig)
+
+    def _net_inode(self) -> int | None:
+        return namespaces.ns_inode(namespaces.netns_path(self.netns))
 
     def write_file(self, path: str, data: str | bytes, mode: int = 0o644) -> None:
         """Write a file as the host sees it (it lands in the host's overlay), creating its directory."""

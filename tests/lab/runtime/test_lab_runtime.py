@@ -310,6 +310,22 @@ def test_files_written_in_one_go_keep_their_modes(demo):
     assert storage.run(["lab-rt-tool"]).stdout == "tool\n"
 
 
+def test_stopping_dom0_sshd_makes_dom0_unreachable_by_ssh(himn):
+    dom0, compute = himn.host("xs2"), himn.host("compute2")
+    (sshd,) = [p["pid"] for h in runtime.status(PREFIX)["hosts"] if h["name"] == "xs2" for p in h["processes"]
+               if p["argv"][0] == "/usr/sbin/sshd" and p["alive"]]
+    assert sshd in [pid for pid, argv in dom0.processes() if "sshd" in argv[0]]  # it rewrites its argv
+    with pytest.raises(ValueError, match="not a process of lab host xs2"):
+        dom0.kill(os.getpid())
+    dom0.kill(sshd)
+    deadline = time.monotonic() + 5
+    while namespaces.alive(sshd) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refused = compute.run(["ssh", *SSH_OPTS, "-o", "BatchMode=yes", "root@169.254.0.1", "true"], check=False)
+    assert refused.returncode == 255 and "Connection refused" in refused.stderr
+    dom0.spawn(["/usr/sbin/sshd", "-D", "-e"], dom0.log_dir / "sshd-again.log")
+
+
 def test_attach_finds_the_running_lab(demo, capfd):
     again = runtime.attach(PREFIX)
     assert again.host("xs1").run(["hostname"]).stdout.strip() == "xs1"
