@@ -44,7 +44,7 @@ def restrictions_table(environment_config: Path) -> str:
             for r in metadata.get("restrictions", [])]
     if not rows:
         return "The section has no restrictions.\n"
-    return rst.list_table(["Condition (Fuel expression)", "Message shown"], rows, widths=[45, 55])
+    return rst.list_table(["Condition (Fuel expression)", "Message shown"], rows, widths=[60, 40])
 
 
 def _component(components: Path) -> dict:
