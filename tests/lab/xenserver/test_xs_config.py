@@ -9,7 +9,8 @@ from lab.xenserver.config import HostConfig
 from .conftest import PASSWORD, make_config
 
 
-@pytest.mark.parametrize(("version", "platform"), [("6.5.0", "1.9.0"), ("7.0.0", "2.1.0"), ("7.1.0", "2.2.0")])
+@pytest.mark.parametrize(("version", "platform"), [("6.2.0", "1.8.0"), ("6.5.0", "1.9.0"), ("7.0.0", "2.1.0"),
+                                                   ("7.1.0", "2.2.0"), ("7.2.0", "2.3.0")])
 def test_platform_version_follows_product_version(version, platform):
     assert make_config(version).platform_version == platform
 
