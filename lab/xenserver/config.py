@@ -189,7 +189,8 @@ class HostConfig:
         if hotfixes is None:
             hotfixes = ["XS65ESP1013"] if version == "6.5.0" else []
         config = cls(hostname=hostname, product_version=version, hotfixes=list(hotfixes))
-        config.default_sr = SrConfig(type=sr_type)
+        config.default_sr = SrConfig(type=sr_type, name_label="NFS virtual disk storage" if sr_type == "nfs"
+                                     else "Local storage")
         if password is not None:
             config.set_password(password)
         config.networks.append(NetworkConfig(HIMN_NAME_LABEL, HIMN_BRIDGE, dict(HIMN_OTHER_CONFIG)))
