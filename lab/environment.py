@@ -342,5 +342,5 @@ def lab_spec(env: Environment, prefix: str, python: str = "2.7") -> Any:
     for xenhost in env.xenhosts:
         port, mac = xenhost.himn_port
         hosts.append(HostSpec(name=xenhost.name, kind="dom0", nics=[Nic(port, mac, f"himn-{xenhost.name}")],
-                              xenserver=xenhost.host_config(env.password)))
+                              xenserver=xenhost.host_config(env.password), root_password=env.password))
     return LabSpec(prefix=prefix, hosts=hosts)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from lab.environment import (
 )
 from lab.errors import LabError
 from lab.paths import REPO, WORK, tooling_python
-from lab.taskgraph import GraphError, build_graph, plugin_tasks
+from lab.taskgraph import Graph, GraphError, build_graph, plugin_tasks
 
 PROBE_PORT = 8080
 PROBE_SERVER = REPO / "lab" / "probe_server.py"
@@ -111,10 +114,15 @@ def prepare_plugin(rpm: Path | None = None) -> delivery.Plugin:
     return plugin
 
 
+def plugin_graph(plugin: delivery.Plugin) -> Graph:
+    try:
+        return build_graph(plugin_tasks(plugin.deployment_tasks))
+    except GraphError as error:
+        raise LabError(f"{plugin.rpm.name}: deployment_tasks.yaml: {error}") from None
+
+
 def _prune_cache(keep: int) -> None:
     """Unpacked RPMs pile up (one per build): keep the few most recent."""
-    import shutil
-
     unpacked = sorted((p for p in PLUGIN_CACHE.iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for old in unpacked[keep:]:
@@ -130,30 +138,19 @@ def up(prefix: str, fixtures: Path | None = None, hosts: list[HostChoice] | None
         raise LabError(f"a lab with prefix {prefix!r} is already up: take it down first "
                        f"(python -m lab down --prefix {prefix}) or use another --prefix")
     plugin = prepare_plugin(rpm)
-    try:
-        graph = build_graph(plugin_tasks(plugin.deployment_tasks))
-    except GraphError as error:
-        raise LabError(f"{plugin.rpm.name}: deployment_tasks.yaml: {error}") from None
+    plugin_graph(plugin)  # a plugin whose tasks cannot be ordered is refused before anything is made
     env = make_environment(fixtures, hosts or [HostChoice()], plugin, password)
-    spec = lab_spec(env, prefix, python)
-    if hasattr(spec.hosts[0], "root_password"):
-        for host in spec.hosts:
-            if host.kind == "dom0":
-                host.root_password = env.password
-    lab = runtime.up(spec, state_dir)
+    lab = runtime.up(lab_spec(env, prefix, python), state_dir)
     try:
         fuel = _configure(lab, env, plugin)
         fuel.save(lab.state_dir)
     except BaseException:
         runtime.down(prefix, lab.state_dir)
         raise
-    del graph
     return lab, fuel
 
 
 def _configure(lab: runtime.Lab, env: Environment, plugin: delivery.Plugin) -> FuelLab:
-    from concurrent.futures import ThreadPoolExecutor
-
     tar = plugin.scripts_tar()
 
     def prepare(node: FuelNode) -> None:
@@ -217,8 +214,6 @@ def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
 
 
 def _wait_listening(host: Any, port: int, timeout: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not host.listening(port):
         if time.monotonic() > deadline:
@@ -233,6 +228,6 @@ def attach(prefix: str, state_dir: Path | None = None) -> tuple[runtime.Lab, Fue
 
 def deploy_plugin(lab: runtime.Lab, fuel: FuelLab, progress: Any = None) -> Report:
     plugin = prepare_plugin(Path(fuel.rpm) if Path(fuel.rpm).is_file() else None)
-    graph = build_graph(plugin_tasks(plugin.deployment_tasks))
+    graph = plugin_graph(plugin)
     nodes = {node.name: node.roles for node in fuel.nodes}
     return deploy(graph, nodes, {name: lab.host(name) for name in nodes}, progress)
