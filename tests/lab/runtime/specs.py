@@ -1,7 +1,14 @@
 """Small lab specs the runtime tests bring up."""
+import secrets
+
 from lab.spec import HostSpec, LabSpec, Nic
 
 PASSWORD = "Lab-runtime-pw-7f3a"
+
+
+def unique_prefix(tag: str) -> str:
+    """A prefix of this test run only (`r<tag><4 hex>`): concurrent runs on a shared machine never meet."""
+    return f"r{tag}{secrets.token_hex(2)}"
 
 
 def mac(lab: int, host: int, nic: int) -> str:

@@ -1,4 +1,5 @@
 """Bad input and failures of up/down: clear errors, nothing left behind."""
+import shutil
 import subprocess
 import time
 
@@ -10,9 +11,18 @@ from lab.paths import FILES
 from lab.spec import LabSpec
 
 from .conftest import leftovers
-from .specs import xenserver_pair
+from .specs import unique_prefix, xenserver_pair
 
 pytestmark = pytest.mark.lab
+PREFIX_C, PREFIX_D, PREFIX_E, PREFIX_F, PREFIX_G, PREFIX_H = (unique_prefix(t) for t in "cdefgh")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drop_state_dirs():
+    yield
+    for prefix in (PREFIX_C, PREFIX_D, PREFIX_E, PREFIX_F, PREFIX_G, PREFIX_H):
+        if not runtime.is_up(prefix):
+            shutil.rmtree(runtime.state_dir_for(prefix), ignore_errors=True)
 
 
 def test_a_failed_up_removes_everything_it_made(monkeypatch):
@@ -24,9 +34,9 @@ def test_a_failed_up_removes_everything_it_made(monkeypatch):
 
     monkeypatch.setattr(nodeos, "setup_node", broken)
     with pytest.raises(RuntimeError, match="setup of compute1 failed"):
-        runtime.up(LabSpec("rtc", xenserver_pair(3, 1)))
-    assert not runtime.is_up("rtc")
-    assert leftovers("rtc", runtime.state_dir_for("rtc")) == []
+        runtime.up(LabSpec(PREFIX_C, xenserver_pair(3, 1)))
+    assert not runtime.is_up(PREFIX_C)
+    assert leftovers(PREFIX_C, runtime.state_dir_for(PREFIX_C)) == []
     assert len(made) == 2 and not any(namespaces.alive(pid) for pid in made)
 
 
@@ -36,37 +46,37 @@ def test_a_dom0_service_that_dies_fails_up_at_once_with_its_log(monkeypatch):
                                                                                    "interface nosuchdev"))
     started = time.monotonic()
     with pytest.raises(LabError, match=r"(?s)xs1: udhcpd exited; log .*udhcpd.log.*nosuchdev"):
-        runtime.up(LabSpec("rth", xenserver_pair(3, 1)))
+        runtime.up(LabSpec(PREFIX_H, xenserver_pair(3, 1)))
     assert time.monotonic() - started < dom0.SERVICE_TIMEOUT
-    assert leftovers("rth", runtime.state_dir_for("rth")) == []
+    assert leftovers(PREFIX_H, runtime.state_dir_for(PREFIX_H)) == []
 
 
 def test_an_invalid_spec_is_refused_before_anything_is_made():
     hosts = xenserver_pair(3, 1)
     hosts[1].nics[0] = type(hosts[1].nics[0])("eth0", hosts[0].nics[0].mac, "mgmt")
     with pytest.raises(LabError, match="used twice"):
-        runtime.up(LabSpec("rtd", hosts))
-    assert not runtime.is_up("rtd")
+        runtime.up(LabSpec(PREFIX_D, hosts))
+    assert not runtime.is_up(PREFIX_D)
 
 
 def test_not_root_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     with pytest.raises(LabError, match="needs root"):
-        runtime.up(LabSpec("rte", xenserver_pair(3, 1)))
+        runtime.up(LabSpec(PREFIX_E, xenserver_pair(3, 1)))
     with pytest.raises(LabError, match="needs root"):
-        runtime.down("rte")
+        runtime.down(PREFIX_E)
 
 
 def test_down_of_a_lab_that_is_not_up_does_nothing():
-    runtime.down("rtf")
-    assert leftovers("rtf", runtime.state_dir_for("rtf")) == []
+    runtime.down(PREFIX_F)
+    assert leftovers(PREFIX_F, runtime.state_dir_for(PREFIX_F)) == []
 
 
 def test_a_missing_system_tool_is_named_with_its_package(monkeypatch):
     monkeypatch.setitem(runtime.REQUIRED_PROGRAMS, "no-such-lab-tool", "lab-tool-package")
     with pytest.raises(LabError, match=r"not installed: lab-tool-package \(apt-get install lab-tool-package\)"):
-        runtime.up(LabSpec("rtg", xenserver_pair(3, 1)))
-    assert not runtime.is_up("rtg")
+        runtime.up(LabSpec(PREFIX_G, xenserver_pair(3, 1)))
+    assert not runtime.is_up(PREFIX_G)
 
 
 def test_the_repo_stays_reachable_and_read_only_when_a_host_mount_covers_it(tmp_path):

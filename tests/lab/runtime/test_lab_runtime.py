@@ -3,6 +3,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -16,11 +17,11 @@ from lab.secrets import Sighting, find_secret
 from lab.spec import LabSpec
 
 from .conftest import leftovers
-from .specs import PASSWORD, demo_like, xenserver_pair
+from .specs import PASSWORD, demo_like, unique_prefix, xenserver_pair
 
 pytestmark = pytest.mark.lab
 
-PREFIX = "rta"
+PREFIX = unique_prefix("a")
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
             "-o", "LogLevel=ERROR"]
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -38,8 +39,6 @@ def lab_pids(lab: runtime.Lab) -> list[int]:
 def demo():
     if os.geteuid() != 0:
         pytest.skip("lab tests need root")
-    if runtime.is_up(PREFIX):
-        runtime.down(PREFIX)
     started = time.monotonic()
     lab = runtime.up(demo_like(PREFIX))
     lab.up_seconds = time.monotonic() - started
@@ -48,6 +47,7 @@ def demo():
     runtime.down(PREFIX)
     assert leftovers(PREFIX, lab.state_dir) == []
     assert [pid for pid in pids if namespaces.alive(pid)] == []
+    shutil.rmtree(lab.state_dir)
 
 
 @pytest.fixture(scope="module")
@@ -356,9 +356,7 @@ def test_the_password_is_nowhere_the_lab_can_see_until_a_test_leaks_it(himn):
 
 def test_a_second_lab_runs_beside_the_first_and_goes_down_alone(himn):
     """Same host names and segment names, another prefix; its Dom0 hands out a non-HIMN range."""
-    other = "rtb"
-    if runtime.is_up(other):
-        runtime.down(other)
+    other = unique_prefix("b")
     lab = runtime.up(LabSpec(other, xenserver_pair(2, 1, ("192.168.250.10", "192.168.250.20", "255.255.255.0"))))
     try:
         compute = lab.host("compute1")
@@ -370,5 +368,6 @@ def test_a_second_lab_runs_beside_the_first_and_goes_down_alone(himn):
         runtime.down(other)
     assert leftovers(other, lab.state_dir) == []
     assert len(pids) >= 6 and not any(namespaces.alive(pid) for pid in pids)  # holders, daemons, dhclient
+    shutil.rmtree(lab.state_dir)
     assert runtime.status(PREFIX)["status"] == "up"
     himn.host("compute1").run(["ping", "-c", "1", "-W", "2", "169.254.0.1"])
