@@ -1,8 +1,9 @@
 """The compute post-deployment task in the lab: a second run changes nothing, a dry run changes nothing.
 
-One lab (the default two-compute environment, XenServer 7.0 and 7.1) is brought up and deployed once for
-the module; the tests then re-run the task on the compute VMs and compare what an operator would look at:
-iptables-save, routes, hashes of every file the task manages (compute VM and Dom0) and the services log.
+One lab (the real xs-ha Fuel 9 environment, its three computes on XenServer 6.5, 7.0 and 7.1) is brought
+up and deployed once for the module; the tests then re-run the task on the compute VMs and compare what an
+operator would look at: iptables-save, routes, hashes of every file the task manages (compute VM and Dom0)
+and the services log.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,12 @@ from lab.environment import PLUGIN_SCRIPTS_PATH, HostChoice
 from lab.errors import LabError
 
 PREFIX = "h4bt"
+# The real Fuel 9 XenServer environment (3 computes): one host per XenServer version; without the shared
+# fixtures, the lab's generated 2-compute environment (6.5 and 7.0 hosts).
+FIXTURES = Path(os.environ.get("XENSERVER_PLUGIN_FIXTURES",
+                               Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "fuel9"))
+XS_HA = FIXTURES / "nailgun" / "xs-ha"
+VERSIONS = ["6.5.0", "7.0.0", "7.1.0"]
 PASSWORD = "Lab-Xen-pw-h4b"
 TASK = "python compute_post_deployment.py"
 COMPUTE_FILES = [
@@ -45,7 +53,8 @@ def deployed() -> Iterator[tuple[Any, Any, Any]]:
     except LabError as error:
         pytest.skip(f"no usable plugin RPM: {error}")
     runtime.down(PREFIX)
-    lab, fuel = fuellab.up(PREFIX, hosts=[HostChoice("7.0.0"), HostChoice("7.1.0")], password=PASSWORD)
+    fixtures = XS_HA if XS_HA.is_dir() else None
+    lab, fuel = fuellab.up(PREFIX, fixtures, hosts=[HostChoice(version) for version in VERSIONS], password=PASSWORD)
     try:
         report = fuellab.deploy_plugin(lab, fuel)
         yield lab, fuel, report
@@ -180,3 +189,23 @@ def test_image_cache_tool_talks_to_xenapi_in_dry_run(deployed):
                                        check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert re.search(r"^\d+ unused cached images? \(dry run\)$", done.stdout, re.MULTILINE), done.stdout
+
+
+def test_linux_bridges_allowed_in_dom0_on_xenserver_65_only(deployed):
+    lab, fuel, _ = deployed
+    blacklist = "/etc/modprobe.d/blacklist-bridge.conf"
+    seen = set()
+    for node in computes(fuel):
+        dom0 = lab.host(node.dom0)
+        inventory = dom0.run(["cat", "/etc/xensource-inventory"]).stdout
+        version = re.search(r"^PRODUCT_VERSION='([^']+)'", inventory, re.MULTILINE).group(1)
+        dom0.run(["/bin/sh", "-c", f"mkdir -p /etc/modprobe.d && echo 'install bridge /bin/true' > {blacklist}"])
+        done = run_task(lab.host(node.name))
+        assert done.returncode == 0, done.stdout + done.stderr
+        removed = f"changed: Dom0 allows Linux bridges ({blacklist} removed)" in done.stdout
+        assert removed is version.startswith("6.5"), (version, done.stdout)
+        assert dom0.exists(blacklist) is not version.startswith("6.5")
+        dom0.run(["rm", "-f", blacklist])
+        seen.add(version)
+    if XS_HA.is_dir():
+        assert seen == set(VERSIONS)
