@@ -126,6 +126,9 @@ class State:
         return build_state(config)
 
 
+TEMPLATES = ("Other install media", "Debian Jessie 8.0", "CentOS 7", "Ubuntu Trusty Tahr 14.04")
+
+
 def software_version(config: HostConfig) -> dict[str, str]:
     release = config.release
     return {
@@ -223,6 +226,11 @@ def build_state(config: HostConfig) -> State:
     )
     state.get("host", host)["control_domain"] = dom0
     state.link("host", host, "resident_VMs", dom0)
+
+    for template in TEMPLATES:  # a few of the templates every XenServer ships, so clients must filter them out
+        state.add("VM", name_label=template, name_description=f"Template for {template}", is_a_template=True,
+                  is_default_template=True, power_state="Halted", memory_static_max=str(1024 * MIB),
+                  other_config={"default_template": "true"})
 
     virtual_allocation = 0
     for vm_conf in config.vms:

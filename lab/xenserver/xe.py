@@ -37,7 +37,12 @@ DEFAULT_SESSION_FILE = "/var/lib/lab-xenserver/local-session"
 XE_CLASSES = {
     "vm": "VM", "host": "host", "sr": "SR", "vdi": "VDI", "vbd": "VBD", "vif": "VIF", "network": "network",
     "pif": "PIF", "pool": "pool", "patch": "pool_patch", "update": "pool_update", "pbd": "PBD",
-    "host-cpu": "host_cpu",
+    "host-cpu": "host_cpu", "template": "VM",
+}
+# What `xe <class>-list` implies unless the command line says otherwise: vm-list hides templates and snapshots.
+IMPLIED_FILTERS = {
+    "vm": {"is-a-template": "false", "is-a-snapshot": "false"},
+    "template": {"is-a-template": "true", "is-a-snapshot": "false"},
 }
 DEFAULT_PARAMS = {
     "VM": ["uuid", "name-label", "power-state"],
@@ -260,6 +265,8 @@ def find_ref(objects: Objects, cls: str, uuid: str) -> str:
 
 def cmd_list(objects: Objects, cls: str, args: Args) -> str:
     wanted = args.params.pop("params", None)
+    xe_class = args.command[: -len("-list")]
+    args.params = {**IMPLIED_FILTERS.get(xe_class, {}), **args.params}
     params = None if wanted == "all" else (wanted.split(",") if wanted else DEFAULT_PARAMS.get(cls, ["uuid"]))
     refs = []
     for ref in objects.records[cls]:

@@ -150,3 +150,11 @@ def test_xe_without_server_or_with_a_stale_session(xs):
     xs.url = "http://127.0.0.1:1/"
     result = xs.xe("vm-list", check=False)
     assert result.returncode == 1 and result.stderr.startswith("Error: Connection refused")
+
+
+def test_vm_list_hides_templates_template_list_shows_them(xs):
+    vms = xs.xe("vm-list", "params=name-label", "--minimal").stdout.strip().split(",")
+    assert sorted(vms) == sorted([GUEST, "Control domain on host: xs-lab"])
+    templates = xs.xe("template-list", "params=name-label", "--minimal").stdout.strip().split(",")
+    assert "Other install media" in templates and GUEST not in templates
+    assert xs.xe("vm-list", "is-a-template=true", "--minimal").stdout == xs.xe("template-list", "--minimal").stdout
