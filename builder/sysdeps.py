@@ -29,6 +29,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "crontab": "cron",
         "sysctl": "procps",
         "curl": "curl",
+        "ping": "iputils-ping",
     },
 }
 
