@@ -115,3 +115,26 @@ def test_config_check_reads_the_file_and_hides_the_password(small_lab):
     result = check(small_lab, "nova-compute.conf")
     assert result.ok, result
     assert password not in result.measured
+
+
+def test_password_only_in_the_nodes_astute_yaml(small_lab):
+    """The lab's XenServer password: in each node's /etc/astute.yaml (0600) and nowhere the lab writes
+    on this machine's side (fuel.json, lab state, logs) or in any process's arguments."""
+    import os
+
+    import yaml
+    lab, _ = small_lab
+    password = yaml.safe_load(lab.host(COMPUTE).read_file("/etc/astute.yaml"))["fuel-plugin-xenserver"]["password"]
+    assert len(password) >= 12
+    for path in (lab.state_dir / "fuel.json", lab.state_dir / "lab.json"):
+        if path.exists():
+            assert password not in path.read_text(), path
+    for log in (lab.state_dir / "logs").rglob("*"):
+        if log.is_file():
+            assert password.encode() not in log.read_bytes(), log
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        assert password.encode() not in cmdline, pid
