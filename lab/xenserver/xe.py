@@ -74,11 +74,13 @@ ERROR_TEXT = {
     "UPDATE_ALREADY_EXISTS": "The uploaded update already exists",
     "UPDATE_ALREADY_APPLIED": "This update has already been applied.",
     "INVALID_UPDATE": "The uploaded update package is invalid.",
-    "SESSION_AUTHENTICATION_FAILED": "Authentication failed",
+    "SESSION_AUTHENTICATION_FAILED": "The credentials given by the user are incorrect, so access has been denied, "
+                                     "and you have not been issued a session handle.",
 }
 ERROR_PARAMS = {
     "UUID_INVALID": ["type", "uuid"], "XENAPI_MISSING_PLUGIN": ["plugin"], "UPDATE_ALREADY_EXISTS": ["uuid"],
     "UPDATE_ALREADY_APPLIED": ["update"], "XENAPI_PLUGIN_FAILURE": ["status", "stdout", "stderr"],
+    "SESSION_AUTHENTICATION_FAILED": [],
 }
 
 
@@ -420,7 +422,7 @@ def describe_failure(details: list[str]) -> str:
         return "\n".join(params)
     lines = [ERROR_TEXT.get(code, f"{code}")]
     names = ERROR_PARAMS.get(code)
-    if names:
+    if names is not None:
         lines += [f"{name}: {value}" for name, value in zip(names, params, strict=False)]
     elif params:
         lines += [f"{p}" for p in params]

@@ -158,3 +158,17 @@ def test_vm_list_hides_templates_template_list_shows_them(xs):
     templates = xs.xe("template-list", "params=name-label", "--minimal").stdout.strip().split(",")
     assert "Other install media" in templates and GUEST not in templates
     assert xs.xe("vm-list", "is-a-template=true", "--minimal").stdout == xs.xe("template-list", "--minimal").stdout
+
+
+def test_remote_xe_with_a_password_file(xs, tmp_path):
+    from .conftest import PASSWORD
+
+    port = xs.url.rstrip("/").rsplit(":", 1)[1]
+    password_file = tmp_path / "pw"
+    password_file.write_text(PASSWORD + "\n")
+    xs.root.joinpath("state", "local-session").unlink()  # not needed when logging in
+    out = xs.xe("-s", "127.0.0.1", "-p", port, "-u", "root", "-pwf", str(password_file), "host-list", "--minimal")
+    assert out.stdout.strip() == xs.config.uuid
+    password_file.write_text("wrong\n")
+    wrong = xs.xe("-s", "127.0.0.1", "-p", port, "-u", "root", "-pwf", str(password_file), "host-list", check=False)
+    assert wrong.returncode == 1 and wrong.stderr.startswith("The credentials given by the user are incorrect")
