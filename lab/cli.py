@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m lab", description="The fuel-plugin-xenserver lab.")
+    top = argparse.ArgumentParser(prog="python -m lab", description="The fuel-plugin-xenserver lab.",
+                                  epilog=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = top.add_subparsers(dest="command", required=True)
 
     def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
