@@ -27,6 +27,9 @@ from lab.xenserver.state import NoSuchObjectError, State
 LOG = logging.getLogger("lab.xenserver")
 LOCAL_SESSION_MARK = "lab_local_superuser"
 MAX_SESSIONS_PER_ORIGINATOR = 500
+# Classes whose generic <class>.create(record) / <class>.destroy(ref) XenAPI offers (task.create is special).
+CREATABLE = {"VM", "VDI", "VBD", "VIF", "network", "PBD"}
+DESTROYABLE = {"task", "pool_update", "pool_patch"}
 
 
 def local_session_path(state_path: Path) -> Path:
@@ -248,9 +251,11 @@ class XenAPIService:
             "get_all_records_where": get_all_records_where,
             "get_record": lambda session, ref: record(ref),
             "get_by_uuid": get_by_uuid,
-            "destroy": lambda session, ref: self._destroy(cls, ref),
-            "create": lambda session, values: self._create(cls, values),
         }
+        if cls in CREATABLE:
+            generic["create"] = lambda session, values: self._create(cls, values)
+        if cls in CREATABLE or cls in DESTROYABLE:
+            generic["destroy"] = lambda session, ref: self._destroy(cls, ref)
         if "name_label" in fields:
             generic["get_by_name_label"] = lambda session, label: state.find(cls, name_label=label)
         if name in generic:

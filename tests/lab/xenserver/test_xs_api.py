@@ -299,3 +299,11 @@ def test_this_host_of_an_unknown_session_is_handle_invalid(xs):
     with pytest.raises(XenAPI.Failure) as failure:
         session.xenapi.session.get_this_host("OpaqueRef:nope")
     assert failure.value.details == ["HANDLE_INVALID", "session", "OpaqueRef:nope"]
+
+
+def test_hosts_and_pools_cannot_be_created_or_destroyed(xs):
+    api = xs.session().xenapi
+    for call in (lambda: api.host.create({}), lambda: api.pool.destroy(api.pool.get_all()[0])):
+        with pytest.raises(XenAPI.Failure) as failure:
+            call()
+        assert failure.value.details[0] == "MESSAGE_METHOD_UNKNOWN"
