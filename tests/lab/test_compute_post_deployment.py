@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from lab.delivery import find_rpm
 from lab.environment import PLUGIN_SCRIPTS_PATH, HostChoice
 from lab.errors import LabError
 
-PREFIX = "h4bt"
+# a prefix of this test run only: concurrent runs on a shared machine never meet
+PREFIX = f"rp{secrets.token_hex(2)}"
 # The real Fuel 9 XenServer environment (3 computes): one host per XenServer version; without the shared
 # fixtures, the lab's generated 2-compute environment (6.5 and 7.0 hosts).
 FIXTURES = Path(os.environ.get("XENSERVER_PLUGIN_FIXTURES",
@@ -52,7 +55,6 @@ def deployed() -> Iterator[tuple[Any, Any, Any]]:
         find_rpm()
     except LabError as error:
         pytest.skip(f"no usable plugin RPM: {error}")
-    runtime.down(PREFIX)
     fixtures = XS_HA if XS_HA.is_dir() else None
     lab, fuel = fuellab.up(PREFIX, fixtures, hosts=[HostChoice(version) for version in VERSIONS], password=PASSWORD)
     try:
@@ -60,6 +62,7 @@ def deployed() -> Iterator[tuple[Any, Any, Any]]:
         yield lab, fuel, report
     finally:
         runtime.down(PREFIX)
+        shutil.rmtree(runtime.state_dir_for(PREFIX), ignore_errors=True)
 
 
 def run_task(host: Any, *args: str) -> Any:
