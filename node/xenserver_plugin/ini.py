@@ -39,9 +39,6 @@ class IniText(object):
             else:
                 self.lines.append(_Line(raw, section))
 
-    def sections(self):
-        return [line.section for line in self.lines if line.key is None and _SECTION.match(line.text)]
-
     def get(self, section, key):
         """The value oslo.config would read (the last occurrence), or None when the key is absent."""
         values = [line.value for line in self.lines if line.section == section and line.key == key]
