@@ -307,3 +307,14 @@ def test_hosts_and_pools_cannot_be_created_or_destroyed(xs):
         with pytest.raises(XenAPI.Failure) as failure:
             call()
         assert failure.value.details[0] == "MESSAGE_METHOD_UNKNOWN"
+
+
+def test_async_calls_return_a_finished_task(xs):
+    session = xs.session()
+    api = session.xenapi
+    sr = api.pool.get_default_SR(api.pool.get_all()[0])
+    task = getattr(session, "Async.SR.scan")(session.handle, sr)["Value"]
+    assert (api.task.get_status(task), api.task.get_progress(task)) == ("success", 1.0)
+    failed = getattr(session, "Async.VM.get_record")(session.handle, "OpaqueRef:nope")["Value"]
+    assert api.task.get_status(failed) == "failure"
+    assert api.task.get_error_info(failed) == ["HANDLE_INVALID", "VM", "OpaqueRef:nope"]
