@@ -86,6 +86,7 @@ def generate_test_report(src: Path, inputs: Inputs) -> None:
                     if v]
     _write(src / "generated" / "report.inc",
            report.build_report(inputs.junit, inputs.lab_json, inputs.rpm_dir, inputs.version, REPO, node_pythons))
+    print(report.summary_line(*report.judge(inputs.junit, inputs.lab_json, REPO)[:2]), flush=True)
 
 
 DOCUMENTS = (

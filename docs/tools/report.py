@@ -258,10 +258,9 @@ def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[s
     return "\n".join(out)
 
 
-def build_report(junit: list[Path], lab_json: Path | None, output: Path, version: str | None, root: Path,
-                 node_pythons: list[str], cases_file: Path = plan.CASES_FILE,
-                 now: dt.datetime | None = None) -> str:
-    """Everything needed for the report page, from files: the one entry point docs.build calls."""
+def judge(junit: list[Path], lab_json: Path | None, root: Path, cases_file: Path = plan.CASES_FILE
+          ) -> tuple[list[CaseResult], list[Suite], LabRun | None]:
+    """Read the results and judge every Test Plan case against them."""
     test_results: list[TestResult] = []
     suites: list[Suite] = []
     for path in junit:
@@ -269,7 +268,25 @@ def build_report(junit: list[Path], lab_json: Path | None, output: Path, version
         test_results.extend(found)
         suites.extend(summaries)
     lab = read_lab(lab_json) if lab_json else None
-    results = [evaluate(case, test_results, lab) for case in plan.load(cases_file)]
+    return [evaluate(case, test_results, lab) for case in plan.load(cases_file)], suites, lab
+
+
+def summary_line(results: list[CaseResult], suites: list[Suite]) -> str:
+    """One line for the terminal, with the same numbers as the report's totals."""
+    cases = Counter(r.status for r in results)
+    tests: Counter = Counter()
+    for suite in suites:
+        tests.update(suite.counts)
+    return (f"Test Report: {cases[PASS]} pass, {cases[FAIL]} fail, {cases[NOT_RUN]} not run of {len(results)} "
+            f"cases; tests: {tests['passed']} passed, {tests['failed']} failed, {tests['error']} error, "
+            f"{tests['skipped']} skipped")
+
+
+def build_report(junit: list[Path], lab_json: Path | None, output: Path, version: str | None, root: Path,
+                 node_pythons: list[str], cases_file: Path = plan.CASES_FILE,
+                 now: dt.datetime | None = None) -> str:
+    """Everything needed for the report page, from files: the one entry point docs.build calls."""
+    results, suites, lab = judge(junit, lab_json, root, cases_file)
     preface = "" if junit else ("**No test results were given: every case shows as not run.** "
                                 "Run ``make report`` to produce a report from a real run.\n\n")
     return preface + render(results, suites, rpm_facts(output, version),

@@ -138,3 +138,9 @@ def test_a_tampered_rpm_is_flagged(run):
     rpm.write_bytes(b"changed after the md5 was written")
     facts = dict(report.rpm_facts(run["output"], "4.0.7"))
     assert "DOES NOT MATCH" in facts["RPM md5"]
+
+
+def test_summary_line_has_the_report_totals(run):
+    results, suites, _ = report.judge(run["junit"], run["lab"], run["root"], run["cases"])
+    assert report.summary_line(results, suites) == (
+        "Test Report: 3 pass, 3 fail, 3 not run of 9 cases; tests: 3 passed, 1 failed, 1 error, 1 skipped")
