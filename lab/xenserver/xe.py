@@ -229,7 +229,8 @@ class Objects:
         return {}
 
 
-def _class_for(command: str, objects: Objects | None = None) -> tuple[str, str]:
+def _class_for(command: str) -> tuple[str, str]:
+    """xe command -> (XenAPI class, verb): "vm-param-get" -> ("VM", "param-get")."""
     for prefix in sorted(XE_CLASSES, key=len, reverse=True):
         if command.startswith(prefix + "-"):
             return XE_CLASSES[prefix], command[len(prefix) + 1:]
