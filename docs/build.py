@@ -145,6 +145,25 @@ def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[st
     return products
 
 
+def write_index(out: Path, version: str) -> Path:
+    """output/docs/index.html: one page linking every document built so far, HTML and PDF."""
+    items = []
+    for document in DOCUMENTS:
+        html = out / document.slug / "index.html"
+        pdf = out / f"fuel-plugin-xenserver-{document.slug}-{version}.pdf"
+        links = [f'<a href="{p.relative_to(out)}">{label}</a>' for p, label in ((html, "HTML"), (pdf, "PDF"))
+                 if p.is_file()]
+        if links:
+            title = document.name.replace("_", " ").title()
+            items.append(f"<li>{title}: {', '.join(links)}</li>")
+    index = out / "index.html"
+    index.write_text(f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                     f"<title>XenServer Plugin for Fuel {version}: documentation</title></head>\n<body>"
+                     f"<h1>XenServer Plugin for Fuel {version}</h1>\n<ul>\n" + "\n".join(items)
+                     + "\n</ul>\n</body></html>\n")
+    return index
+
+
 def _results_from(directory: Path) -> tuple[list[Path], Path | None]:
     """The last `make report` run's results, if any: junit*.xml and lab.json in output/test-results/."""
     lab = directory / "lab.json"
@@ -180,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, cases.CasesError) as error:
         print(f"docs: {error}", file=sys.stderr)
         return 1
-    for product in products:
+    for product in [*products, write_index(args.out.resolve(), inputs.version)]:
         print(product)
     return 0
 
