@@ -178,6 +178,17 @@ def test_missing_pack_fails_before_any_change(world, capsys):
     assert world.snapshot() == before
 
 
+def test_read_only_dist_packages_fails_before_any_change(world, capsys, monkeypatch):
+    os.chmod(str(world.root / "dist"), 0o555)
+    monkeypatch.setattr(os, "access", lambda path, mode: not path.endswith("/dist"))
+    before = world.snapshot()
+    assert world.main() == 1
+    out = capsys.readouterr().out
+    assert "Cannot install the XenAPI SDK" in out and "is not writable" in out
+    assert world.snapshot() == before
+    os.chmod(str(world.root / "dist"), 0o755)
+
+
 def test_unwritable_dist_packages_is_an_operator_error(world, capsys, monkeypatch):
     from xenserver_plugin import files
 

@@ -34,26 +34,51 @@ def package_files(source):
     return sorted(name for name in os.listdir(source) if name.endswith(".py"))
 
 
+class Install(object):
+    """The vendored SDK's files and where the node's Python wants them; `missing` are those not there yet."""
+
+    def __init__(self, python=None, source=None):
+        self.python = python or sys.executable
+        self.source = source or vendored_dir()
+        self.target = os.path.join(target_dir(self.python), PACKAGE)
+        names = package_files(self.source)
+        if not names:
+            raise OperatorError("The plugin's copy of the XenAPI SDK (%s) is empty." % self.source,
+                                "Reinstall the plugin RPM on the Fuel master and redeploy the node.")
+        same_place = os.path.abspath(self.source) == os.path.abspath(self.target)
+        self.files = [] if same_place else [(os.path.join(self.target, name),
+                                             files.read(os.path.join(self.source, name))) for name in names]
+
+    def missing(self):
+        return [path for path, content in self.files if files.read(path) != content]
+
+    def require_writable(self):
+        """Fail before any change of the task when the SDK must be written where root cannot write."""
+        if not self.missing():
+            return
+        directory = self.target
+        while not os.path.isdir(directory):
+            directory = os.path.dirname(directory)
+        if not os.access(directory, os.W_OK):
+            raise self.error("%s is not writable" % directory)
+
+    def error(self, reason):
+        return OperatorError(
+            "Cannot install the XenAPI SDK into %s, where the node's Python (%s) looks for modules: %s."
+            % (self.target, self.python, reason),
+            "neutron-rootwrap-xen-dom0 needs `import XenAPI`: make that directory writable for root "
+            "(or install the XenAPI 2.14 SDK there by hand) and re-run the task.")
+
+    def ensure(self, run):
+        for path, content in self.files:
+            try:
+                files.ensure_file(run, path, content, 0o644, what="XenAPI SDK for the node's Python: %s" % path)
+            except (IOError, OSError) as error:
+                raise self.error(error.strerror or error)
+
+
 def ensure(run, python=None, source=None):
-    source = source or vendored_dir()
-    target = os.path.join(target_dir(python), PACKAGE)
-    if os.path.abspath(source) == os.path.abspath(target):
-        return
-    names = package_files(source)
-    if not names:
-        raise OperatorError("The plugin's copy of the XenAPI SDK (%s) is empty." % source,
-                            "Reinstall the plugin RPM on the Fuel master and redeploy the node.")
-    for name in names:
-        content = files.read(os.path.join(source, name))
-        try:
-            files.ensure_file(run, os.path.join(target, name), content, 0o644,
-                              what="XenAPI SDK for the node's Python: %s" % os.path.join(target, name))
-        except (IOError, OSError) as error:
-            raise OperatorError(
-                "Cannot install the XenAPI SDK into %s, where the node's Python (%s) looks for modules: %s."
-                % (target, python or sys.executable, error.strerror or error),
-                "neutron-rootwrap-xen-dom0 needs `import XenAPI`: make that directory writable for root "
-                "(or install the XenAPI 2.14 SDK there by hand) and re-run the task.")
+    Install(python, source).ensure(run)
 
 
 def importable(python=None):

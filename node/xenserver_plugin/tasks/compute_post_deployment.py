@@ -79,17 +79,20 @@ def require_service_groups(node):
 
 
 def deploy(run, node, dom0, himn):
-    """Facts that can fail on the operator's side first (XenAPI login, private VIF, pack, groups), then the
-    Dom0 plugins (a missing or broken set fails before anything else is touched), then the rest."""
+    """Facts that can fail on the operator's side first (XenAPI login, private VIF, pack, groups, a writable
+    place for the XenAPI SDK), then the Dom0 plugins (a missing or broken set fails before anything else is
+    touched), then the rest."""
     settings = node.settings
     nic, physnet = node.require_private_nic()
     private_bridge = neutron.private_dom0_bridge(dom0, nic)
     pack = load_pack()
     require_service_groups(node)
+    sdk = xenapi_module.Install()
+    sdk.require_writable()
     ensure_dom0_plugins(run, dom0, settings, pack)
     dom0_routes.ensure(run, dom0, dom0_networks(node), himn.address)
     gateway.ensure(run, himn, node.management, node.storage)
-    xenapi_module.ensure(run)
+    sdk.ensure(run)
     verify_xenapi_importable(run)
     nova.ensure(run, settings, node.management.address, node.public_vip, node.public_ssl, node.public_hostname)
     neutron.ensure(run, dom0, settings, physnet, private_bridge)
