@@ -30,6 +30,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "sysctl": "procps",
         "curl": "curl",
         "ping": "iputils-ping",
+        "lspci": "pciutils",
     },
 }
 
