@@ -73,7 +73,8 @@ def generate_user_guide(src: Path, inputs: Inputs) -> None:
     _write(generated / "compatible.inc", settings_tables.compatible_list(components))
     _write(generated / "component.inc", settings_tables.component_summary(components))
     messages, problems = errors_catalogue.collect(NODE_PACKAGE)
-    _write(generated / "errors.inc", errors_catalogue.render(messages, problems))
+    _write(generated / "errors.inc",
+           errors_catalogue.render(messages, problems, errors_catalogue.module_summaries(NODE_PACKAGE)))
     draw_diagram(src / "topology.dot", generated)
 
 

@@ -179,6 +179,16 @@ def collect(package: Path) -> tuple[list[Message], list[str]]:
     return messages, problems
 
 
+def module_summaries(package: Path) -> dict[str, str]:
+    """module -> the first line of its docstring, which says what the module does for the operator."""
+    summaries = {}
+    for path in sorted(package.rglob("*.py")):
+        docstring = ast.get_docstring(ast.parse(path.read_text(), filename=str(path))) or ""
+        if docstring.strip():
+            summaries[path.relative_to(package).with_suffix("").as_posix()] = docstring.strip().splitlines()[0]
+    return summaries
+
+
 def _with_placeholders(text: str) -> str:
     """Escaped text where each <placeholder> is in italics, telling the reader it is filled in at run time."""
     parts = re.split(r"(<[^<>]+>)", text)
@@ -187,13 +197,15 @@ def _with_placeholders(text: str) -> str:
     return text.removeprefix("\\ ").removesuffix("\\")
 
 
-def render(messages: list[Message], problems: list[str]) -> str:
+def render(messages: list[Message], problems: list[str], summaries: dict[str, str] | None = None) -> str:
     """reST: one table per module (the module names the concern: astute, himn, dom0, ...)."""
     if not messages and not problems:
         return "No operator-facing error messages were found in the node code.\n"
     out = []
     for module in sorted({m.module for m in messages}):
         out.append(rst.heading(f"Raised by {module.replace('/', '.')}", "~"))
+        if (summaries or {}).get(module):
+            out.append(rst.escape(summaries[module]) + "\n")
         rows = [(_with_placeholders(m.cause), _with_placeholders(m.fix), str(m.line))
                 for m in messages if m.module == module]
         out.append(rst.list_table(["The task prints", "What to do", "Line"], rows, widths=[47, 45, 8]))
@@ -210,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", type=Path, nargs="?", default=Path("node/xenserver_plugin"))
     args = parser.parse_args(argv)
     messages, problems = collect(args.package)
-    print(render(messages, problems))
+    print(render(messages, problems, module_summaries(args.package)))
     return 0
 
 

@@ -11,6 +11,7 @@ SAMPLE = {
     "__init__.py": 'PLUGIN_NAME = "fuel-plugin-xenserver"\n',
     "errors.py": "class OperatorError(Exception):\n    pass\n",
     "himn.py": '''
+        """The HIMN link: the compute VM's NIC on the host-internal management network."""
         from sample.errors import OperatorError
         from sample import errors, PLUGIN_NAME
 
@@ -69,13 +70,14 @@ def test_rendered_catalogue_is_valid_rest_with_every_message(tree):
     from docutils.utils import Reporter
 
     messages, problems = errors_catalogue.collect(tree)
-    text = errors_catalogue.render(messages, problems)
+    text = errors_catalogue.render(messages, problems, errors_catalogue.module_summaries(tree))
     doctree = publish_doctree(text, settings_overrides={"report_level": Reporter.WARNING_LEVEL,
                                                         "halt_level": Reporter.WARNING_LEVEL})
     shown = " ".join(doctree.astext().split())
     for message in messages:
         assert message.fix in shown
     assert "Cannot read path: error." in shown   # placeholders are shown in italics, without brackets
+    assert "Raised by himn The HIMN link: the compute VM's NIC" in shown
 
 
 def test_the_real_node_code_has_messages_and_all_are_literal():
