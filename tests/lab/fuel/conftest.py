@@ -1,5 +1,6 @@
 """Fuel-side lab tests: a lab per module (real namespaces; root needed, skipped otherwise)."""
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,12 @@ from lab.environment import HostChoice
 from tests.paths import FIXTURES
 
 XS_HA = FIXTURES / "nailgun" / "xs-ha"
-SMALL_PREFIX = "fts"
+def unique_prefix(tag: str) -> str:
+    """`f<tag><3 hex>`: this test run's own lab, so concurrent runs on a shared machine never meet."""
+    return f"f{tag}{secrets.token_hex(2)[:3]}"
+
+
+SMALL_PREFIX = unique_prefix("s")  # tests take it from the fixture's lab (this module may be imported twice)
 NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts"
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason=NOT_ROOT)
 
@@ -36,8 +42,6 @@ def small_lab(tmp_path_factory):
     prefix = SMALL_PREFIX
     fixtures = xs_ha_subset(tmp_path_factory.mktemp("fixtures"), "primary-controller-node9.yaml",
                             "compute-node12.yaml", "cinder-node15.yaml")
-    if runtime.is_up(prefix):
-        runtime.down(prefix)
     # the newest RPM even if node code changed since (freshness has its own test; make test builds first)
     lab, fuel = fuellab.up(prefix, fixtures, [HostChoice("7.0.0")], rpm=delivery.newest_rpm())
     yield lab, fuel

@@ -5,17 +5,15 @@ import sys
 import pytest
 
 from lab import delivery, runtime
-from tests.lab.fuel.conftest import needs_root
+from tests.lab.fuel.conftest import needs_root, unique_prefix
 from tests.lab.runtime.conftest import leftovers
 from tests.paths import REPO
 
 pytestmark = [pytest.mark.lab, needs_root]
-PREFIX = "ftd"
+PREFIX = unique_prefix("d")
 
 
 def test_demo_runs_end_to_end_and_leaves_nothing():
-    if runtime.is_up(PREFIX):  # left over by an interrupted run
-        runtime.down(PREFIX)
     argv = [sys.executable, "-m", "lab", "demo", "--prefix", PREFIX, "--rpm", str(delivery.newest_rpm())]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
     out = done.stdout
