@@ -40,3 +40,6 @@ rst_prolog = f"""
 .. |rpm| replace:: fuel-plugin-xenserver-4.0-{version}-1.noarch.rpm
 .. |plugin_dir| replace:: /var/www/nailgun/plugins/fuel-plugin-xenserver-4.0
 """
+
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
