@@ -144,3 +144,17 @@ def test_summary_line_has_the_report_totals(run):
     results, suites, _ = report.judge(run["junit"], run["lab"], run["root"], run["cases"])
     assert report.summary_line(results, suites) == (
         "Test Report: 3 pass, 3 fail, 3 not run of 9 cases; tests: 3 passed, 1 failed, 1 error, 1 skipped")
+
+
+def test_reads_the_lab_verify_checks_as_the_lab_defines_them(tmp_path):
+    """Contract with lab.verify: its Check records, dumped as JSON, are the report's lab evidence."""
+    import dataclasses
+
+    from lab.verify import Check
+
+    checks = [Check("HIMN node-3->169.254.0.1", "node-3", True, "HTTP 200 from 169.254.0.1:80"),
+              Check("Dom0 xs1->storage via node-3", "xs1", False, "timeout")]
+    path = tmp_path / "lab.json"
+    path.write_text(json.dumps({"checks": [dataclasses.asdict(c) for c in checks]}))
+    lab = report.read_lab(path)
+    assert [(c.name, c.host, c.ok, c.measured) for c in lab.checks] == [dataclasses.astuple(c) for c in checks]
