@@ -24,6 +24,7 @@ class FakeOpenStack(object):
         self.tokens = set()
         self.upload_failure = None  # (status, body) answered to PUT .../file
         self.corrupt_upload = False
+        self.refuse_early = False
         self.page_size = 20
         class Handler(_Handler):  # a class statement: Python 2's handler is a classic class
             fake = self
@@ -184,6 +185,12 @@ class _Handler(BaseHTTPServer.BaseHTTPRequestHandler):
             fake.data.pop(image["id"], None)
             return self._send(204)
         if method == "PUT" and rest[1:] == ["file"]:
+            if fake.refuse_early:
+                # As Glance does for a quota: answer from the headers and close without reading the data.
+                self.close_connection = True
+                return self._send(413, {"message": "Image exceeds the storage quota: The size of the data %s "
+                                                   "will exceed the limit. 1048576 bytes remaining."
+                                                   % self.headers.get("Content-Length")})
             data = self._body()
             if fake.upload_failure:
                 image["status"] = "queued"

@@ -114,6 +114,18 @@ def test_failed_upload_leaves_no_half_image_and_gives_glances_reason(cloud, open
     assert list(cloud.images) == [old], "the half image must be deleted, the old TestVM kept"
 
 
+def test_upload_refused_before_the_data_is_read_gives_glances_reason(cloud, openrc, image_dir):
+    """A refusal from the headers (quota) closes the connection mid-upload: the answer still gets through."""
+    big = os.path.join(image_dir, "testvm.tgz")
+    with open(big, "wb") as stream:
+        stream.write(b"\0" * (16 * 1024 * 1024))
+    cloud.refuse_early = True
+    with pytest.raises(OperatorError) as raised:
+        glance.ensure_testvm(make_run(), glance.connect(openrc), glance.ImageFile(image_dir))
+    assert "exceeds the storage quota" in str(raised.value)
+    assert cloud.images == {}
+
+
 def test_checksum_mismatch_fails_and_deletes_the_upload(cloud, openrc, image_dir):
     cloud.corrupt_upload = True
     with pytest.raises(OperatorError) as raised:

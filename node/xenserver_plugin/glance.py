@@ -98,7 +98,8 @@ def error_reason(body):
     if isinstance(data, dict):
         inner = data.get("error") or data.get("badRequest") or data.get("itemNotFound") or data
         if isinstance(inner, dict) and inner.get("message"):
-            return six.text_type(inner["message"])
+            text = six.text_type(inner["message"])
+    # webob's error pages (and messages inside JSON) carry HTML: keep the words only.
     text = re.sub(r"<title>.*?</title>|<[^>]+>", " ", text, flags=re.DOTALL)
     return " ".join(text.split())
 
@@ -125,7 +126,14 @@ class Http(object):
         # Native strings: a unicode header would turn Python 2's request into unicode and break on bytes.
         headers = dict((six.ensure_str(name), six.ensure_str(value)) for name, value in headers.items())
         try:
-            connection.request(method, six.ensure_str(path), body=body, headers=headers)
+            try:
+                connection.request(method, six.ensure_str(path), body=body, headers=headers)
+            except socket.error as sending:
+                # A server refusing an upload (quota, size) answers and closes before reading it all: the
+                # answer, not the broken pipe, says why. No connection at all: nothing to read.
+                if connection.sock is None:
+                    raise
+                LOG.debug("%s %s: %s while sending; reading the answer", method, url, sending)
             response = connection.getresponse()
             data = response.read()
             answer_headers = dict((name.lower(), value) for name, value in response.getheaders())
@@ -338,9 +346,10 @@ def upload(glance, image, sleep=time.sleep):
                 glance.delete(created["id"])
             except HttpError as cleanup:
                 LOG.error("could not delete the half-uploaded image %s: %s", created["id"], cleanup)
-        raise OperatorError("Glance did not accept the %s image %s: %s." % (image.name, image.path, error.reason),
-                            "Check glance-api's log (/var/log/glance/api.log) and the image store's free "
-                            "space on the controllers, then re-run the task.")
+        raise OperatorError("Glance did not accept the %s image %s: %s."
+                            % (image.name, image.path, six.text_type(error.reason).rstrip(".")),
+                            "Check glance-api's log (/var/log/glance/api.log), the image store's free space "
+                            "and the admin project's image quota, then re-run the task.")
 
 
 def ensure_testvm(run, glance, image, sleep=time.sleep):
