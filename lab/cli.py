@@ -1,7 +1,7 @@
 """`python -m lab COMMAND`: bring a lab up, deploy the plugin, verify, run commands, take it down.
 
     up      [--fixtures DIR] [--prefix P] [--xenserver 7.0,7.1] [--sr ext,nfs] [--python 2.7|3]
-    deploy  [--prefix P]                 run the plugin's tasks as Fuel would
+    deploy  [--prefix P] [--rpm RPM]     sync the newest build to the nodes, run the plugin's tasks as Fuel would
     verify  [--prefix P]                 measure what the plugin set up; prints a table
     exec    [--prefix P] HOST -- CMD...  run a command in a lab host (exit status passed on)
     status  [--prefix P]                 hosts, roles, addresses, processes
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import fuellab, runtime, verify
+from lab import delivery, fuellab, runtime, verify
 from lab.deploy import TaskResult
 from lab.environment import SR_TYPES, HostChoice, parse_versions
 from lab.errors import LabError
@@ -65,7 +65,9 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-hotfixes", action="store_true", help="hosts lack the hotfixes their version needs")
         sub.add_argument("--python", choices=("2.7", "3"), default="2.7", help="the nodes' python (default 2.7)")
         sub.add_argument("--rpm", type=Path, help="plugin RPM (default: the newest in output/)")
-    command("deploy", cmd_deploy, "run the plugin's deployment tasks on the lab's nodes")
+    sub = command("deploy", cmd_deploy, "run the plugin's deployment tasks on the lab's nodes")
+    sub.add_argument("--rpm", type=Path, help="deploy this build (default: the newest in output/, which must "
+                                              "be newer than the sources; its scripts replace the nodes' copy)")
     command("verify", cmd_verify, "run the lab's checks and print what each measured")
     sub = command("exec", cmd_exec, "run a command in a lab host")
     sub.add_argument("host")
@@ -112,7 +114,9 @@ def _progress(result: TaskResult) -> None:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     lab, fuel = fuellab.attach(args.prefix)
-    report = fuellab.deploy_plugin(lab, fuel, _progress)
+    if args.rpm is not None and not args.rpm.is_file():
+        raise LabError(f"plugin RPM {args.rpm} does not exist: run `make` to build it")
+    report = fuellab.deploy_plugin(lab, fuel, _progress, rpm=args.rpm or delivery.find_rpm())
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -20,6 +20,7 @@ from typing import Any
 from lab import delivery, runtime
 from lab.deploy import Report, deploy
 from lab.environment import (
+    PLUGIN_SCRIPTS_PATH,
     VLANS_AS_SEGMENTS,
     Environment,
     FuelNode,
@@ -226,8 +227,32 @@ def attach(prefix: str, state_dir: Path | None = None) -> tuple[runtime.Lab, Fue
     return lab, FuelLab.load(prefix, lab.state_dir)
 
 
-def deploy_plugin(lab: runtime.Lab, fuel: FuelLab, progress: Any = None) -> Report:
-    plugin = prepare_plugin(Path(fuel.rpm) if Path(fuel.rpm).is_file() else None)
+def deploy_plugin(lab: runtime.Lab, fuel: FuelLab, progress: Any = None, rpm: Path | None = None) -> Report:
+    """A Fuel deployment: the plugin's scripts synced to every node (as plugins_rsync does at each deployment,
+    so `make && python -m lab deploy` delivers a rebuilt RPM), then the task graph.
+
+    rpm: the build to deploy; by default the one the lab already has (else the newest in output/).
+    """
+    if rpm is None:
+        rpm = Path(fuel.rpm) if Path(fuel.rpm).is_file() else delivery.newest_rpm()
+    plugin = prepare_plugin(rpm)
     graph = plugin_graph(plugin)
     nodes = {node.name: node.roles for node in fuel.nodes}
+    if str(plugin.rpm) != fuel.rpm:
+        sync_scripts(lab, plugin, list(nodes))
+        fuel.rpm = str(plugin.rpm)
+        fuel.save(lab.state_dir)
     return deploy(graph, nodes, {name: lab.host(name) for name in nodes}, progress)
+
+
+def sync_scripts(lab: runtime.Lab, plugin: delivery.Plugin, nodes: list[str]) -> None:
+    """deployment_scripts/ replaced on every node (rsync --delete): files the new build dropped go too."""
+    tar = plugin.scripts_tar()
+
+    def sync(name: str) -> None:
+        host = lab.host(name)
+        host.run(["rm", "-rf", "--", PLUGIN_SCRIPTS_PATH])
+        delivery.copy_scripts(plugin, host, tar)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(sync, nodes))

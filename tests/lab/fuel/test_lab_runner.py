@@ -1,6 +1,9 @@
 """The deployment runner against real lab nodes: how Astute runs a shell task, and how a failure looks."""
+from pathlib import Path
+
 import pytest
 
+from lab import fuellab
 from lab.deploy import deploy, run_task
 from lab.taskgraph import Task, build_graph, plugin_tasks
 from tests.lab.fuel.conftest import needs_root
@@ -52,3 +55,13 @@ def test_failure_stops_that_node_only(small_lab):
     assert status == {("node-12", "a-pre"): "failed", ("node-12", "a-post"): "skipped", ("node-9", "c-post"): "ok"}
     assert not report.ok and "a-pre FAILED" in report.summary()
     assert lab.host("node-9").exists("/tmp/c-post-ran")
+
+
+def test_scripts_resynced_like_plugins_rsync(small_lab):
+    lab, fuel = small_lab
+    host = lab.host("node-12")
+    host.write_file(SCRIPTS + "dropped_by_the_new_build.py", "")
+    plugin = fuellab.prepare_plugin(Path(fuel.rpm))
+    fuellab.sync_scripts(lab, plugin, ["node-12"])
+    assert not host.exists(SCRIPTS + "dropped_by_the_new_build.py")
+    assert host.exists(SCRIPTS + "compute_pre_test.py")
