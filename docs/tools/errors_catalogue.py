@@ -39,7 +39,7 @@ def _describe(node: ast.expr) -> str:
     """A reader's name for a run-time value: `dom0.settings.username` -> "username", `', '.join(waiting)`
     -> "waiting", `result.err.strip() or ...` -> "error output"."""
     if isinstance(node, ast.Name):
-        return node.id.replace("_", " ")
+        return node.id.lower().replace("_", " ")
     if isinstance(node, ast.Attribute):
         return _GENERIC_ATTRIBUTES.get(node.attr, node.attr.replace("_", " "))
     if isinstance(node, ast.Call):
@@ -51,7 +51,9 @@ def _describe(node: ast.expr) -> str:
     if isinstance(node, ast.BoolOp):
         return _describe(node.values[0])
     if isinstance(node, ast.IfExp):
-        return _describe(node.body)
+        return _describe(node.orelse if isinstance(node.body, ast.Constant) else node.body)
+    if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
+        return _describe(node.generators[0].iter)
     if isinstance(node, ast.Subscript):
         return _describe(node.value)
     return "value"
@@ -59,6 +61,10 @@ def _describe(node: ast.expr) -> str:
 
 def _placeholder(node: ast.expr, constants: dict[str, str]) -> str:
     """A value known before run time (a constant) is shown as its text; anything else as <its name>."""
+    if isinstance(node, ast.IfExp):
+        # `"es" if n > 1 else ""`, `"missing" if x is None else "'%s'" % x`: show the branch that says more.
+        node = node.orelse if isinstance(node.body, ast.Constant) and not (
+            isinstance(node.orelse, ast.Constant) and node.orelse.value == "") else node.body
     try:
         return message_text(node, constants)
     except _NotLiteralError:
@@ -105,7 +111,16 @@ def message_text(node: ast.expr, constants: dict[str, str]) -> str:
     if isinstance(node, ast.Name) and node.id in constants:
         return constants[node.id]
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return message_text(node.left, constants) + message_text(node.right, constants)
+        # "Apply " + ", ".join(missing): literal text around a run-time value; two run-time values are not text.
+        parts = []
+        for side in (node.left, node.right):
+            try:
+                parts.append((True, message_text(side, constants)))
+            except _NotLiteralError:
+                parts.append((False, "<" + _describe(side) + ">"))
+        if not any(literal for literal, _ in parts):
+            raise _NotLiteralError(ast.unparse(node))
+        return "".join(text for _, text in parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         return _fill_percent(message_text(node.left, constants), node.right, constants)
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"):

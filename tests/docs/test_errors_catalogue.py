@@ -85,3 +85,20 @@ def test_the_real_node_code_has_messages_and_all_are_literal():
     assert messages, "the node code raises OperatorError somewhere"
     assert problems == [], "every OperatorError should carry literal text the User Guide can list"
     assert all(m.cause and m.fix for m in messages)
+
+
+def test_conditional_and_joined_values_read_naturally(tmp_path):
+    path = tmp_path / "hostcheck.py"
+    path.write_text(textwrap.dedent('''
+        def check(facts, missing, region):
+            raise OperatorError(
+                "Host %s lacks the hotfix%s %s (region%s), SR %s." % (
+                    facts.name, "es" if len(missing) > 1 else "", ", ".join(missing),
+                    " %s" % region if region else "",
+                    "missing" if facts.sr is None else "'%s' of type %s" % (facts.sr, facts.sr_type)),
+                "Apply " + ", ".join(str(m) for m in missing) + ".")
+        '''))
+    [message], problems = errors_catalogue.messages_in_file(path, "hostcheck")
+    assert problems == []
+    assert message.cause == "Host <name> lacks the hotfixes <missing> (region <region>), SR '<sr>' of type <sr type>."
+    assert message.fix == "Apply <missing>."
