@@ -44,7 +44,7 @@ VHD_UUID = bytes.fromhex("5e57f00d000040008000000000000003")
 MBR_LABEL_ID = "0x5e57f00d"
 PARTITION_START = 1024 * 1024
 
-KERNEL_ABI = "6.1.0-56-amd64"
+KERNEL_ABI = "6.1.0-50-amd64"
 
 
 @dataclass(frozen=True)
@@ -54,19 +54,19 @@ class Package:
     sha256: str
 
 
-# Debian bookworm (the kernel from bookworm-security). When the mirror drops a version, pin the new one:
-# `apt-cache show NAME=VERSION | grep SHA256`.
-KERNEL = Package(f"linux-image-{KERNEL_ABI}", "6.1.192-2",
-                 "a86e2049672f52354c4536a089203b6c82639420424d31c91cf31a181fd4d8f1")
+# Debian bookworm's main archive (not bookworm-security, whose versions vanish at each update), so the
+# pins keep resolving. To move on: `apt-cache show NAME=VERSION | grep SHA256`.
+KERNEL = Package(f"linux-image-{KERNEL_ABI}", "6.1.176-1",
+                 "7b5597492a0a65aee61985a492e6bcc3f2cde830072a0e3b3d8c7e1b90279bd3")
 BUSYBOX = Package("busybox-static", "1:1.35.0-4+deb12u1+b1",
                   "3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744")
 
 # Xen's PV boot loader (pygrub) and its filesystem readers, unpacked (not installed) to test the image with
 # the program XenServer boots it with.
-XEN_VERSION = "4.17.7+13-g2445b30a44-0+deb12u1"
+XEN_VERSION = "4.17.5+72-g01140da4e8-1"
 PYGRUB_PACKAGES = (
-    Package("xen-utils-4.17", XEN_VERSION, "1c928e408738cab624ee1d0ce2a824b0e9bc8874e91d635208f346940fb6d47c"),
-    Package("libxenmisc4.17", XEN_VERSION, "bb43a3633976c8dfa79e0cad473ffeb4f014a5f666b3b62a32bd42ab6daf8862"),
+    Package("xen-utils-4.17", XEN_VERSION, "2e0dc8bf6f08bd655b58ed1150ff97790637b641c79f9c8331ee242d651ae935"),
+    Package("libxenmisc4.17", XEN_VERSION, "a4fa17c1b2ebcba786fb836668544adb3f3fb3fe364855d2185d8ffa62c53f9a"),
 )
 
 # Xen PV front ends for XenServer, virtio and e1000 for the QEMU boot test; dependencies are added.
@@ -353,7 +353,7 @@ class BootChoice:
     args: str
 
 
-def pygrub(disk: Path, out: Path, tools: Path = WORK / "build" / "pygrub") -> BootChoice:
+def pygrub(disk: Path, out: Path, tools: Path = WORK / "build" / f"pygrub-{XEN_VERSION}") -> BootChoice:
     """What Xen's pygrub picks from a raw disk (its `simple` output), the kernel and ramdisk copied to out."""
     xen = tools / "usr" / "lib" / "xen-4.17"
     if not (xen / "bin" / "pygrub").exists():
