@@ -34,7 +34,6 @@ from lab.paths import REPO, WORK, tooling_python
 from lab.taskgraph import Graph, GraphError, build_graph, plugin_tasks
 
 PROBE_PORT = 8080
-PROBE_SERVER = REPO / "lab" / "probe_server.py"
 FUEL_STATE = "fuel.json"
 PLUGIN_CACHE = WORK / "lab-plugin"
 
@@ -206,8 +205,9 @@ def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
             continue
         probe = Probe(network=network, host=node.name, address=str(node.ip(bridge)))
         host = lab.host(node.name)
-        host.spawn([str(tooling_python()), str(PROBE_SERVER), probe.address, str(probe.port), network],
-                   host.log_dir / f"probe-{network}.log")
+        # as a module: running lab/probe_server.py as a script would put lab/ (and its secrets.py) on sys.path
+        host.spawn([str(tooling_python()), "-m", "lab.probe_server", probe.address, str(probe.port), network],
+                   host.log_dir / f"probe-{network}.log", env={"PYTHONPATH": str(REPO)})
         probes.append(probe)
     for probe in probes:
         _wait_listening(lab.host(probe.host), probe.port)
