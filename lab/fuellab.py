@@ -8,7 +8,9 @@ and the probe servers `verify` talks to. What later commands need is kept in `<s
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import secrets
 import shutil
 import time
@@ -144,10 +146,24 @@ def up(prefix: str, fixtures: Path | None = None, hosts: list[HostChoice] | None
     try:
         fuel = _configure(lab, env, plugin)
         fuel.save(lab.state_dir)
+        for setup in extra_setups():
+            setup(lab, env, fuel)
     except BaseException:
         runtime.down(prefix, lab.state_dir)
         raise
     return lab, fuel
+
+
+def extra_setups() -> list[Any]:
+    """What other parts of the lab add to a node before deployment (e.g. services a deployed controller
+    runs): every module lab/setup_<name>.py with `setup(lab, env, fuel)`, run in name order at the end of up."""
+    import lab as lab_package
+
+    found = []
+    for module in sorted(pkgutil.iter_modules(lab_package.__path__), key=lambda m: m.name):
+        if module.name.startswith("setup_"):
+            found.append(importlib.import_module(f"lab.{module.name}").setup)
+    return found
 
 
 def _configure(lab: runtime.Lab, env: Environment, plugin: delivery.Plugin) -> FuelLab:
