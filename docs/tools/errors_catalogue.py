@@ -35,6 +35,9 @@ _GENERIC_ATTRIBUTES = {"strerror": "error", "returncode": "exit code", "stderr":
                        "err": "error output", "out": "output"}
 
 
+_TEXT_METHODS = {"strip", "rstrip", "lstrip", "lower", "upper", "title", "decode", "encode", "splitlines", "split"}
+
+
 def _describe(node: ast.expr) -> str:
     """A reader's name for a run-time value: `dom0.settings.username` -> "username", `', '.join(waiting)`
     -> "waiting", `result.err.strip() or ...` -> "error output"."""
@@ -43,11 +46,17 @@ def _describe(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return _GENERIC_ATTRIBUTES.get(node.attr, node.attr.replace("_", " "))
     if isinstance(node, ast.Call):
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
+        # str(error), six.text_type(error), ", ".join(names), data.get("reason"): the argument names it;
+        # error.strip(): the receiver does.
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _TEXT_METHODS:
+            return _describe(node.func.value)
+        if node.args:
             return _describe(node.args[0])
         if isinstance(node.func, ast.Attribute):
             return _describe(node.func.value)
-        return _describe(node.args[0]) if node.args else ast.unparse(node.func)
+        return ast.unparse(node.func)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+        return node.value.replace("_", " ")
     if isinstance(node, ast.BoolOp):
         return _describe(node.values[0])
     if isinstance(node, ast.IfExp):
