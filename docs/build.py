@@ -59,8 +59,10 @@ def draw_diagram(source: Path, target_dir: Path) -> None:
         raise BuildError("Graphviz's dot is needed to draw the network diagram: apt-get install graphviz")
     target_dir.mkdir(parents=True, exist_ok=True)
     for fmt in ("svg", "pdf"):
-        subprocess.run([dot, f"-T{fmt}", "-o", str(target_dir / f"{source.stem}.{fmt}"), str(source)],
-                       check=True, capture_output=True)
+        proc = subprocess.run([dot, f"-T{fmt}", "-o", str(target_dir / f"{source.stem}.{fmt}"), str(source)],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BuildError(f"dot cannot draw {source.name}: {proc.stderr.strip()}")
 
 
 def generate_user_guide(src: Path, inputs: Inputs) -> None:
