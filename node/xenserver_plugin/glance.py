@@ -26,6 +26,19 @@ INTERFACES = {"internalURL": "internal", "publicURL": "public", "adminURL": "adm
 OPENRC_FIX = "Check %s (Fuel writes it on the controllers) and that Keystone answers on its auth URL."
 
 
+# Mitaka's six (1.10) has no ensure_str/ensure_text: the two conversions this module needs.
+def _text(data):
+    """Bytes from the network as text."""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else six.text_type(data)
+
+
+def _native(value):
+    """A native str: unicode on Python 2 (from JSON) would make httplib build a unicode request."""
+    if isinstance(value, str):
+        return value
+    return value.encode("utf-8") if six.PY2 else _text(value)
+
+
 def read_openrc(path=OPENRC):
     """The variables an `export NAME=value` shell file sets (quotes as the shell reads them)."""
     try:
@@ -90,7 +103,7 @@ class HttpError(Exception):
 
 def error_reason(body):
     """The message in an OpenStack error body: JSON ({"error": {"message"}}, {"message"}) or webob's HTML."""
-    text = six.ensure_text(body or b"", errors="replace")
+    text = _text(body or b"")
     try:
         data = json.loads(text)
     except ValueError:
@@ -124,10 +137,10 @@ class Http(object):
             headers.setdefault("Content-Type", "application/json")
         headers.setdefault("Accept", "application/json")
         # Native strings: a unicode header would turn Python 2's request into unicode and break on bytes.
-        headers = dict((six.ensure_str(name), six.ensure_str(value)) for name, value in headers.items())
+        headers = dict((_native(name), _native(value)) for name, value in headers.items())
         try:
             try:
-                connection.request(method, six.ensure_str(path), body=body, headers=headers)
+                connection.request(method, _native(path), body=body, headers=headers)
             except socket.error as sending:
                 # A server refusing an upload (quota, size) answers and closes before reading it all: the
                 # answer, not the broken pipe, says why. No connection at all: nothing to read.
@@ -148,7 +161,7 @@ class Http(object):
 
     def json(self, method, url, body=None, headers=None, expect=(200,)):
         _, answer_headers, data = self.request(method, url, body, headers, expect)
-        return answer_headers, (json.loads(six.ensure_text(data)) if data else None)
+        return answer_headers, (json.loads(_text(data)) if data else None)
 
 
 def _join(base, *parts):
@@ -200,7 +213,7 @@ def auth_version(http, auth_url):
         if path.endswith("/" + version):
             return version
     _, data = http.request("GET", auth_url, expect=(200, 300))[1:]
-    values = ((json.loads(six.ensure_text(data)) or {}).get("versions") or {}).get("values") or []
+    values = ((json.loads(_text(data)) or {}).get("versions") or {}).get("values") or []
     ids = [value.get("id", "") for value in values if value.get("status", "").lower() != "removed"]
     if any(version_id.startswith("v3") for version_id in ids):
         return "v3"
@@ -294,7 +307,7 @@ class ImageFile(object):
             raise OperatorError("The plugin's TestVM image %s is missing." % self.path,
                                 "Reinstall a plugin RPM built with `make` (it ships the image), then re-run "
                                 "the task.")
-        native = six.ensure_str  # JSON gives unicode on Python 2; descriptions and logs want native strings
+        native = _native  # JSON gives unicode on Python 2; descriptions and logs want native strings
         self.name = native(metadata.get("name", IMAGE_NAME))
         self.md5 = native(metadata["md5"])
         self.disk_format = native(metadata["disk_format"])
