@@ -118,8 +118,28 @@ def test_qemu_img_reads_a_dynamic_vhd(vhd):
     assert struct.unpack_from(">I", footer, 60)[0] == 3, "disk type must be 3 (dynamic)"
 
 
+def vhd_geometry(size: int) -> int:
+    """CHS of a disk size by the VHD specification's algorithm, packed as the footer stores it."""
+    sectors = min(size // 512, 65535 * 16 * 255)
+    if sectors >= 65535 * 16 * 63:
+        per_track, heads = 255, 16
+        cylinder_heads = sectors // per_track
+    else:
+        per_track = 17
+        cylinder_heads = sectors // per_track
+        heads = max((cylinder_heads + 1023) // 1024, 4)
+        if cylinder_heads >= heads * 1024 or heads > 16:
+            per_track, heads = 31, 16
+            cylinder_heads = sectors // per_track
+        if cylinder_heads >= heads * 1024:
+            per_track, heads = 63, 16
+            cylinder_heads = sectors // per_track
+    return (cylinder_heads // heads) << 16 | heads << 8 | per_track
+
+
 def test_vhd_structure_is_consistent(vhd):
-    """What `qemu-img check` cannot say for VHD: checksums, the block table, blocks inside the file."""
+    """What `qemu-img check` cannot say for VHD: checksums, the block table, blocks inside the file, and
+    the footer/header rules XenServer's `vhd-util check` applies when its Glance plugin imports the image."""
     data = vhd.read_bytes()
     head, tail = data[:512], data[-512:]
     assert head == tail, "the footer copy at the start must equal the footer"
@@ -132,6 +152,11 @@ def test_vhd_structure_is_consistent(vhd):
     entries, block_size = struct.unpack_from(">II", header, 28)
     (virtual_size,) = struct.unpack_from(">Q", tail, 48)
     assert entries * block_size >= virtual_size
+    assert block_size == 2 * 1024 * 1024, "vhd-util accepts only 2 MiB blocks"
+    (geometry,) = struct.unpack_from(">I", tail, 56)
+    assert vhd_geometry(virtual_size) >= geometry, "vhd-util: geometry too large"
+    (created,) = struct.unpack_from(">I", tail, 24)
+    assert created + 946684800 <= time.time(), "vhd-util: creation time in future"
     bitmap = -(-block_size // 512 // 8 // 512) * 512
     blocks = [entry for entry in struct.unpack_from(f">{entries}I", data, table_offset) if entry != 0xFFFFFFFF]
     assert blocks, "an image with a kernel cannot be all holes"
