@@ -4,10 +4,16 @@
 set -eu
 files=$1; name=$2; python=$3; variant=$4; shift 4
 . "$files/common-setup.sh"
-# `python` is the node interpreter, wherever a task looks for it
+# `python` is the node interpreter, wherever a task looks for it. A wrapper, not a symlink: a venv's
+# interpreter started through a link elsewhere does not find its venv (its site-packages).
+names=python
+if [ "$variant" = 2.7 ]; then names="python python2 python2.7"; fi
 for dir in /usr/bin /usr/local/bin; do
-    ln -sf "$python" "$dir/python"
-    if [ "$variant" = 2.7 ]; then ln -sf "$python" "$dir/python2"; ln -sf "$python" "$dir/python2.7"; fi
+    for name in $names; do
+        rm -f "$dir/$name"
+        printf '#!/bin/sh\nexec %s "$@"\n' "$python" > "$dir/$name"
+        chmod 755 "$dir/$name"
+    done
 done
 cat > /etc/lsb-release <<'LSB'
 DISTRIB_ID=Ubuntu
