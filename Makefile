@@ -14,11 +14,13 @@ PYTHON := $(VENV)/bin/python
 REV := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 VERSION := 4.0.$(REV)
 RPM := output/fuel-plugin-xenserver-4.0-$(VERSION)-1.noarch.rpm
+DOCS_SOURCES := $(shell git ls-files -co --exclude-standard docs plugin/environment_config.yaml plugin/components.yaml node/xenserver_plugin)
+DOCS_STAMP := $(WORK)/docs/.built-$(VERSION)
 PLUGIN_SOURCES := $(shell git ls-files -co --exclude-standard plugin node/xenserver_plugin builder requirements/vendor.txt)
 
-.PHONY: all venvs test lint unit node-test demo clean suppack FORCE
+.PHONY: all venvs test lint unit node-test demo docs report clean suppack FORCE
 
-all: $(RPM)
+all: $(RPM) $(DOCS_STAMP)
 	@echo "$(RPM)"
 
 $(VENV)/.ready: requirements/tooling.txt
@@ -54,8 +56,32 @@ $(SUPPACK): FORCE | $(WORK)/.sysdeps-build $(VENV)/.ready
 suppack: $(SUPPACK)
 FORCE:
 
-$(RPM): $(PLUGIN_SOURCES) $(SUPPACK) $(WORK)/.sysdeps-build $(FPB_VENV)/.ready
+# The XenServer TestVM (issue 6): Debian's kernel and busybox in a reproducible dynamic VHD.
+TESTVM := $(WORK)/artifacts/plugin/deployment_scripts/testvm/testvm.tgz
+$(TESTVM): builder/testvm.py $(wildcard builder/testvm/*) $(WORK)/.sysdeps-testvm | $(VENV)/.ready
+	$(PYTHON) -m builder.testvm --out $(@D)
+
+$(RPM): $(PLUGIN_SOURCES) $(SUPPACK) $(TESTVM) $(WORK)/.sysdeps-build $(FPB_VENV)/.ready
 	$(PYTHON) -m builder.plugin --fpb $(FPB_VENV)/bin/fpb --out output >/dev/null
+
+# User Guide, Test Plan, Test Report (HTML + PDF) in output/docs/, branded with the version: rebuilt once per commit.
+docs: $(DOCS_STAMP)
+$(DOCS_STAMP): $(DOCS_SOURCES) $(RPM) $(WORK)/.sysdeps-docs $(VENV)/.ready
+	$(PYTHON) -m docs.build --out output/docs
+	@mkdir -p $(@D) && touch $@
+
+# The Test Report from real runs: every test (both interpreters) and the lab demo, as machine-readable results.
+report: $(RPM) venvs $(WORK)/.sysdeps-lab $(WORK)/.sysdeps-docs
+	rm -rf output/test-results && mkdir -p output/test-results
+	-$(PYTHON) -m pytest -q -p no:cacheprovider tests node/tests --junitxml=output/test-results/junit-python3.xml -o junit_suite_name=python3.11
+	-PYTHONDONTWRITEBYTECODE=1 $(NODE_VENV)/bin/python -m pytest -q -p no:cacheprovider node/tests --junitxml=output/test-results/junit-node-python2.7.xml -o junit_suite_name=node-python2.7
+	-$(PYTHON) -m lab demo --json output/test-results/lab.json
+	$(PYTHON) -m docs.build --out output/docs --only test_report
+
+# The main job: build, bring up the lab, deploy the plugin as Fuel would, verify, tear down.
+# DEMO_ARGS e.g. --xenserver 6.5,7.1 or --fixtures ../shared/fixtures/fuel9/nailgun/xs-ha
+demo: all venvs $(WORK)/.sysdeps-lab
+	$(PYTHON) -m lab demo $(DEMO_ARGS)
 
 lint: $(VENV)/.ready
 	$(VENV)/bin/ruff check .

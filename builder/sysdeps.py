@@ -32,6 +32,21 @@ GROUPS: dict[str, dict[str, str]] = {
         "ping": "iputils-ping",
         "lspci": "pciutils",
     },
+    # the XenServer TestVM image (builder/testvm.py) and its QEMU boot test
+    "testvm": {
+        "modinfo": "kmod",
+        "sfdisk": "fdisk",
+        "mke2fs": "e2fsprogs",
+        "debugfs": "e2fsprogs",
+        "e2fsck": "e2fsprogs",
+        "qemu-img": "qemu-utils",
+        "dpkg-deb": "dpkg",
+        "qemu-system-x86_64": "qemu-system-x86",
+    },
+    "docs": {
+        "dot": "graphviz",
+        "pdftoppm": "poppler-utils",
+    },
 }
 
 

@@ -26,10 +26,20 @@ class CommandResult(object):
 
 
 def _read_back(stream):
+    """A command's output as the native str of this Python (bytes on 2.7, text on 3)."""
     stream.seek(0)
     data = stream.read()
     stream.close()
-    return six.ensure_str(data, errors="replace")
+    if six.PY2:
+        return data
+    return data.decode("utf-8", "replace")
+
+
+def _as_bytes(text):
+    """stdin for a command; six.ensure_binary would need six 1.12, Fuel 9 nodes have 1.10."""
+    if isinstance(text, six.text_type):
+        return text.encode("utf-8")
+    return text
 
 
 def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=False, stdin_path=None):
@@ -71,7 +81,7 @@ def run(argv, input_text=None, check=True, env=None, timeout=None, new_session=F
         if in_file:
             proc.wait()
         else:
-            proc.communicate(six.ensure_binary(input_text) if input_text is not None else None)
+            proc.communicate(_as_bytes(input_text) if input_text is not None else None)
     finally:
         if timer:
             timer.cancel()
