@@ -2,11 +2,11 @@
 
     up      [--fixtures DIR] [--prefix P] [--xenserver 7.0,7.1] [--sr ext,nfs] [--python 2.7|3]
     deploy  [--prefix P] [--rpm RPM]     sync the newest build to the nodes, run the plugin's tasks as Fuel would
-    verify  [--prefix P]                 measure what the plugin set up; prints a table
+    verify  [--prefix P] [--json PATH]   measure what the plugin set up; prints a table (and writes JSON)
     exec    [--prefix P] HOST -- CMD...  run a command in a lab host (exit status passed on)
     status  [--prefix P]                 hosts, roles, addresses, processes
     down    [--prefix P]                 remove every namespace, link, mount and process of the lab
-    demo    [same options as up]         up + deploy + verify + table, then always down
+    demo    [same as up] [--json PATH]   up + deploy + verify + table, then always down
 
 Errors are one line on stderr with a non-zero exit.
 """
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import delivery, fuellab, runtime, verify
+from lab import delivery, fuellab, results, runtime, verify
 from lab.deploy import TaskResult
 from lab.environment import SR_TYPES, HostChoice, parse_versions
 from lab.errors import LabError
@@ -65,10 +65,12 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-hotfixes", action="store_true", help="hosts lack the hotfixes their version needs")
         sub.add_argument("--python", choices=("2.7", "3"), default="2.7", help="the nodes' python (default 2.7)")
         sub.add_argument("--rpm", type=Path, help="plugin RPM (default: the newest in output/)")
+    sub.add_argument("--json", type=Path, help="also write the checks and task outcomes as JSON (Test Report)")
     sub = command("deploy", cmd_deploy, "run the plugin's deployment tasks on the lab's nodes")
     sub.add_argument("--rpm", type=Path, help="deploy this build (default: the newest in output/, which must "
                                               "be newer than the sources; its scripts replace the nodes' copy)")
-    command("verify", cmd_verify, "run the lab's checks and print what each measured")
+    sub = command("verify", cmd_verify, "run the lab's checks and print what each measured")
+    sub.add_argument("--json", type=Path, help="also write the checks as JSON (Test Report)")
     sub = command("exec", cmd_exec, "run a command in a lab host")
     sub.add_argument("host")
     sub.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
@@ -125,6 +127,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     lab, fuel = fuellab.attach(args.prefix)
     checks = verify.run_all(lab, fuel)
     print(verify.table(checks))
+    if args.json:
+        results.write(args.json, fuel, describe(fuel), checks)
     return 0 if all(c.ok for c in checks) else 1
 
 
@@ -191,6 +195,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("== verifying")
         checks = verify.run_all(lab, fuel)
         print(verify.table(checks, before))
+        if args.json:
+            results.write(args.json, fuel, describe(fuel), checks, report, args.python)
     finally:
         runtime.down(lab.prefix, lab.state_dir)
         print(f"== lab {lab.prefix} down; demo took {time.monotonic() - started:.1f}s")
