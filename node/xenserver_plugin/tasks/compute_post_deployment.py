@@ -20,6 +20,7 @@ from xenserver_plugin import (
     nova,
     runner,
     steps,
+    suppack,
     xenapi_module,
 )
 from xenserver_plugin.errors import OperatorError
@@ -31,24 +32,6 @@ LOG = logging.getLogger(TASK)
 def open_dom0(settings):
     from xenserver_plugin.dom0 import Dom0
     return Dom0(settings)
-
-
-def load_pack():
-    """The supplemental pack the plugin ships (read before any change: a broken plugin install fails first)."""
-    try:
-        from xenserver_plugin import suppack
-    except ImportError:
-        LOG.warning("suppack module not available: Dom0 plugins neither installed nor verified")
-        return None
-    return suppack.Pack.load()
-
-
-def ensure_dom0_plugins(run, dom0, settings, pack):
-    """The supplemental pack (installed when install_xapi is ticked, else only verified)."""
-    if pack is None:
-        return
-    from xenserver_plugin import suppack
-    suppack.ensure(run, dom0, settings.install_xapi, pack=pack)
 
 
 def dom0_networks(node):
@@ -85,11 +68,11 @@ def deploy(run, node, dom0, himn):
     settings = node.settings
     nic, physnet = node.require_private_nic()
     private_bridge = neutron.private_dom0_bridge(dom0, nic)
-    pack = load_pack()
+    pack = suppack.Pack.load()      # the pack the plugin ships: a broken plugin install fails first
     require_service_groups(node)
     sdk = xenapi_module.Install()
     sdk.require_writable()
-    ensure_dom0_plugins(run, dom0, settings, pack)
+    suppack.ensure(run, dom0, settings.install_xapi, pack=pack)  # installed if ticked, else only verified
     dom0_routes.ensure(run, dom0, dom0_networks(node), himn.address)
     gateway.ensure(run, himn, node.management, node.storage)
     sdk.ensure(run)
