@@ -6,8 +6,8 @@
                            and no XenAPI call the lab could not answer.
   rootwrap dom0 <node>     Neutron Train's neutron-rootwrap-xen-dom0 with the plugin's /etc/neutron/rootwrap.conf:
                            `ip link show` comes back with Dom0's links (through the netwrap Dom0 plugin); a
-                           command outside Neutron's filters is refused on the node, one inside them but outside
-                           netwrap's allowed list is refused by Dom0.
+                           command outside Neutron's filters is refused on the node (no XenAPI call), one
+                           inside them but outside netwrap's allowed list is refused by Dom0.
 The venv is built by `make` (requirements/nova-train.txt); without it both rows fail saying so.
 """
 from __future__ import annotations
@@ -40,8 +40,10 @@ HYPERVISOR_TYPE = "XenServer"
 DOM0_LINK = "xenapi"  # the HIMN bridge: a link only Dom0 has
 LOCALLY_REFUSED = ["cat", "/etc/shadow"]  # in no Neutron filter
 DOM0_REFUSED = ["iptables", "-S"]  # in Neutron's filters, not in netwrap's ALLOWED_CMDS
-RC_UNAUTHORIZED = 99  # neutron-rootwrap-xen-dom0's exit codes
-RC_XENAPI_ERROR = 96
+RC_XENAPI_ERROR = 96  # neutron-rootwrap-xen-dom0's exit code when Dom0 (XenAPI) said no
+# Neutron Train's script means to exit 99 "Unauthorized command", but oslo.rootwrap (5.16 under the Train pins)
+# raises NoFilterMatched from match_filter instead of returning None: the command is refused with that traceback.
+LOCAL_REFUSALS = ("Unauthorized command", "NoFilterMatched")
 TIMEOUT = 180
 
 
@@ -106,9 +108,10 @@ def hypervisor(lab: Any, node: NodeInfo) -> Check:
     if not_answered:
         wrong.append("XenAPI calls the lab could not answer: "
                      + ", ".join(sorted({f"{c.method} ({c.error})" for c in not_answered})))
+    instances = ", ".join(report.get("instances") or []) or "none"
     measured = (f"Nova {report['hypervisor_type']}, host {report['hypervisor_hostname']}, {report['vcpus']} vCPUs, "
-                f"{report['memory_mb']} MB, {report['local_gb']} GB disk, {len(report.get('instances') or [])} "
-                f"instances; {len(calls)} XenAPI calls, {len(not_answered)} unanswered")
+                f"{report['memory_mb']} MB, {report['local_gb']} GB disk; VMs listed: {instances}; "
+                f"{len(calls)} XenAPI calls, {len(not_answered)} unanswered")
     return Check(name, node.name, not wrong, measured if not wrong else "; ".join(wrong))
 
 
@@ -134,19 +137,23 @@ def rootwrap(lab: Any, node: NodeInfo) -> Check:
         return Check(name, node.name, False, missing)
     shown = run_rootwrap(lab, node, ["ip", "link", "show"])
     links = dom0_links(shown.stdout)
+    start = time.time()
     local = run_rootwrap(lab, node, LOCALLY_REFUSED)
+    reached_dom0 = dom0_calls(lab, node, start)[0]
     dom0 = run_rootwrap(lab, node, DOM0_REFUSED)
     problems = []
     if shown.returncode != 0 or DOM0_LINK not in links:
         problems.append(f"`ip link show` exit {shown.returncode}, links {links}: {last_line(shown.stderr)}")
-    if local.returncode != RC_UNAUTHORIZED:
-        problems.append(f"`{' '.join(LOCALLY_REFUSED)}` not refused on the node (exit {local.returncode})")
+    local_reason = next((reason for reason in LOCAL_REFUSALS if reason in local.stderr), None)
+    if local.returncode == 0 or local_reason is None or reached_dom0:
+        problems.append(f"`{' '.join(LOCALLY_REFUSED)}` not refused on the node (exit {local.returncode}, "
+                        f"{len(reached_dom0)} XenAPI calls): {last_line(local.stderr)}")
     if dom0.returncode != RC_XENAPI_ERROR or "not permitted" not in dom0.stderr:
         problems.append(f"`{' '.join(DOM0_REFUSED)}` not refused by netwrap (exit {dom0.returncode}): "
                         f"{last_line(dom0.stderr)}")
-    measured = (f"ip link show -> Dom0 links {', '.join(links)}; `{' '.join(LOCALLY_REFUSED)}` refused by the "
-                f"filters (exit {local.returncode}); `{' '.join(DOM0_REFUSED)}` refused by netwrap "
-                f"(exit {dom0.returncode})")
+    measured = (f"ip link show -> Dom0 links {', '.join(links)}; `{' '.join(LOCALLY_REFUSED)}` refused by "
+                f"Neutron's filters ({local_reason}, exit {local.returncode}, no XenAPI call); "
+                f"`{' '.join(DOM0_REFUSED)}` refused by Dom0's netwrap (exit {dom0.returncode})")
     return Check(name, node.name, not problems, measured if not problems else "; ".join(problems))
 
 
