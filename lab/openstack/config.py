@@ -92,6 +92,8 @@ class Cloud:
             "# Lab Keystone (Fuel 9 runs it under Apache on each controller, behind the management VIP)",
             "[DEFAULT]", "use_stderr = true", "",
             "[database]", f"connection = sqlite:///{KEYSTONE_DB}", "",
+            "[identity]", "# bcrypt's minimum cost: every password check is fast in the lab",
+            "password_hash_rounds = 4", "",
             "[token]", "provider = fernet", "",
             "[fernet_tokens]", "key_repository = /etc/keystone/fernet-keys", "",
             "[fernet_receipts]", "key_repository = /etc/keystone/fernet-keys", "",
@@ -119,13 +121,13 @@ class Cloud:
         ]
         return "\n".join(lines)
 
-    def bootstrap_args(self) -> list[str]:
-        """keystone-manage bootstrap's arguments (the password goes in OS_BOOTSTRAP_PASSWORD)."""
-        return ["bootstrap", "--bootstrap-username", self.admin_user, "--bootstrap-project-name", self.admin_project,
-                "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
-                "--bootstrap-region-id", REGION, "--bootstrap-admin-url", self.admin_auth,
-                "--bootstrap-internal-url", self.internal_auth,
-                "--bootstrap-public-url", f"http://{self.public_vip}:{KEYSTONE_PORTS[0]}"]
+    def bootstrap_env(self) -> dict[str, str]:
+        """keystone-manage bootstrap's parameters as its OS_BOOTSTRAP_* variables (serve.py reads them)."""
+        return {"OS_BOOTSTRAP_USERNAME": self.admin_user, "OS_BOOTSTRAP_PASSWORD": self.admin_password,
+                "OS_BOOTSTRAP_PROJECT_NAME": self.admin_project, "OS_BOOTSTRAP_ROLE_NAME": "admin",
+                "OS_BOOTSTRAP_SERVICE_NAME": "keystone", "OS_BOOTSTRAP_REGION_ID": REGION,
+                "OS_BOOTSTRAP_ADMIN_URL": self.admin_auth, "OS_BOOTSTRAP_INTERNAL_URL": self.internal_auth,
+                "OS_BOOTSTRAP_PUBLIC_URL": f"http://{self.public_vip}:{KEYSTONE_PORTS[0]}"}
 
     def plan(self, seed_image: str | None) -> dict[str, Any]:
         """provision.py's input: Fuel's service users and the image service's endpoints, the old TestVM."""

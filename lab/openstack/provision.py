@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lab.openstack.api import Session, images_named
@@ -39,10 +40,10 @@ def ensure_service(session: Session, service: dict[str, Any], region: str) -> No
     service_id = found["id"] if found else session.call("POST", "services", {"service": {
         "type": service["type"], "name": service["name"], "enabled": True}})["service"]["id"]
     existing = {e["interface"] for e in session.call("GET", f"endpoints?service_id={service_id}")["endpoints"]}
-    for interface, url in service["endpoints"].items():
-        if interface not in existing:
-            session.call("POST", "endpoints", {"endpoint": {"service_id": service_id, "interface": interface,
-                                                            "region_id": region, "url": url}})
+    missing = [(interface, url) for interface, url in service["endpoints"].items() if interface not in existing]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda item: session.call("POST", "endpoints", {"endpoint": {
+            "service_id": service_id, "interface": item[0], "region_id": region, "url": item[1]}}), missing))
 
 
 def seed_image(session: Session, image: dict[str, Any]) -> str:
@@ -62,12 +63,15 @@ def seed_image(session: Session, image: dict[str, Any]) -> str:
 def provision(plan: dict[str, Any]) -> dict[str, Any]:
     admin = plan["admin"]
     session = Session.login(plan["auth_url"], admin["user"], admin["password"], admin["project"])
-    project_id = ensure_project(session, plan["services_project"])
-    role_id = _find(session, "roles", name="admin")["id"]  # made by keystone-manage bootstrap
-    for user in plan["users"]:
-        ensure_user(session, user["name"], user["password"], project_id, role_id)
-    for service in plan["services"]:
-        ensure_service(session, service, plan["region"])
+    with ThreadPoolExecutor(max_workers=8) as pool:  # independent of each other: in parallel
+        project = pool.submit(ensure_project, session, plan["services_project"])
+        role = pool.submit(_find, session, "roles", name="admin")  # made by keystone-manage bootstrap
+        project_id, role_id = project.result(), role.result()["id"]
+        jobs = [pool.submit(ensure_user, session, user["name"], user["password"], project_id, role_id)
+                for user in plan["users"]]
+        jobs += [pool.submit(ensure_service, session, service, plan["region"]) for service in plan["services"]]
+        for job in jobs:
+            job.result()
     result: dict[str, Any] = {"services_project": project_id}
     if plan.get("image"):
         session = Session.login(plan["auth_url"], admin["user"], admin["password"], admin["project"])  # new catalog

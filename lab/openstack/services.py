@@ -3,17 +3,18 @@
 The OpenStack venv (.work/venv-openstack, `make openstack-venv`) is built once. Its empty, migrated
 databases and the old TestVM's qcow2 are made once into `<venv>/lab-cache/` (`python -m
 lab.openstack.services prepare`, or the first `up`), so a lab's services start in seconds: copy the schemas,
-keystone-manage fernet_setup/credential_setup/bootstrap, spawn both servers, provision over the API.
+fresh Fernet keys, spawn both servers (Keystone bootstraps itself first), provision over the API.
 """
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ PASTE_INI = VENV / "etc" / "glance" / "glance-api-paste.ini"
 SEED_IMAGE = CACHE / "cirros.qcow2"
 PCS = Path(__file__).resolve().parent / "pcs"
 START_TIMEOUT = 30.0
-KEYSTONE_MANAGE = "from keystone.cmd.manage import main; main()"
+KEYSTONE_MANAGE = "from keystone.cmd.manage import main; main()"  # the venv may lack keystone-manage
 GLANCE_MANAGE = "import sys; from glance.cmd.manage import main; sys.exit(main())"
 BUILD_HINT = (f"build it with `make openstack-venv` (= python3.11 -m venv {VENV.relative_to(REPO)} && "
               f"{VENV.relative_to(REPO)}/bin/pip install -r requirements/openstack.txt, ~2-4 min, once)")
@@ -67,51 +68,42 @@ def prepare() -> Path:
     return CACHE
 
 
-def _manage(host: Any, code: str, args: list[str], env: dict[str, str] | None = None) -> None:
-    host.run([str(PYTHON), "-c", code, *args], env=env, timeout=120)
-
-
 def start_memcached(host: Any, address: str) -> None:
     """memcached on a controller's mgmt/memcache address, as Fuel's memcached task runs it."""
     host.spawn(["memcached", "-u", "memcache", "-l", address, "-p", str(config.MEMCACHED_PORT), "-U", "0",
                 "-m", "16"], host.log_dir / "memcached.log")
 
 
+def key_repository(directory: str) -> dict[str, tuple[str, int]]:
+    """A fresh Fernet key repository as keystone-manage fernet_setup/credential_setup make it (keys 0 and 1)."""
+    return {f"{directory}/{index}": (base64.urlsafe_b64encode(os.urandom(32)).decode(), 0o600) for index in (0, 1)}
+
+
 def start_cloud(host: Any, cloud: Cloud, storage_quota: str | None = None) -> dict[str, Any]:
     """Keystone and Glance on the primary controller: configured, bootstrapped, serving, provisioned."""
     prepare()
-    host.run(["mkdir", "-p", "/var/lib/keystone", "/etc/keystone", "/var/log/glance",
+    host.run(["mkdir", "-p", "/var/lib/keystone", "/var/log/glance",
               *(f"{config.GLANCE_DATA}/{d}" for d in ("images", "staging", "tasks"))])
     host.write_files({config.KEYSTONE_CONF: (cloud.keystone_conf(), 0o640),
-                      config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI, storage_quota), 0o640)})
+                      config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI, storage_quota), 0o640),
+                      **key_repository("/etc/keystone/fernet-keys"),
+                      **key_repository("/etc/keystone/credential-keys")})
+    host.run(["chmod", "700", "/etc/keystone/fernet-keys", "/etc/keystone/credential-keys"])
     host.run(["cp", str(CACHE / "keystone.sqlite"), config.KEYSTONE_DB])
     host.run(["cp", str(CACHE / "glance.sqlite"), config.GLANCE_DB])
-    owner = ["--keystone-user", "root", "--keystone-group", "root"]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(_manage, host, KEYSTONE_MANAGE, ["fernet_setup", *owner]),
-                pool.submit(_manage, host, KEYSTONE_MANAGE, ["credential_setup", *owner])]
-        for job in jobs:
-            job.result()
-    _manage(host, KEYSTONE_MANAGE, cloud.bootstrap_args(), env={"OS_BOOTSTRAP_PASSWORD": cloud.admin_password})
-    start_servers(host)
+    spawn_glance(host)
+    host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "keystone",
+                *(f"0.0.0.0:{port}" for port in config.KEYSTONE_PORTS)], host.log_dir / "keystone.log",
+               env={"PYTHONPATH": str(REPO), "OS_KEYSTONE_CONFIG_FILES": config.KEYSTONE_CONF,
+                    **cloud.bootstrap_env()})
+    wait_listening(host, [*config.KEYSTONE_PORTS, config.GLANCE_PORT])
     return provision(host, cloud, seed=True)
 
 
-def start_servers(host: Any) -> None:
-    env = {"PYTHONPATH": str(REPO)}
-    serve = [str(PYTHON), "-m", "lab.openstack.serve"]
-    host.spawn([*serve, "keystone", *(f"0.0.0.0:{port}" for port in config.KEYSTONE_PORTS)],
-               host.log_dir / "keystone.log", env={**env, "OS_KEYSTONE_CONFIG_FILES": config.KEYSTONE_CONF})
-    start_glance(host)
-    wait_listening(host, [*config.KEYSTONE_PORTS])
-
-
-def start_glance(host: Any) -> int:
-    pid = host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "glance", f"0.0.0.0:{config.GLANCE_PORT}"],
-                     host.log_dir / "glance-api.log",
-                     env={"PYTHONPATH": str(REPO), "OS_GLANCE_CONFIG_DIR": config.GLANCE_DIR})
-    wait_listening(host, [config.GLANCE_PORT])
-    return pid
+def spawn_glance(host: Any) -> int:
+    return host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "glance", f"0.0.0.0:{config.GLANCE_PORT}"],
+                      host.log_dir / "glance-api.log",
+                      env={"PYTHONPATH": str(REPO), "OS_GLANCE_CONFIG_DIR": config.GLANCE_DIR})
 
 
 def glance_pids(host: Any) -> list[int]:
@@ -126,7 +118,8 @@ def restart_glance(host: Any, cloud: Cloud, storage_quota: str | None = None) ->
     while host.listening(config.GLANCE_PORT) and time.monotonic() < deadline:
         time.sleep(0.1)
     host.write_files({config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI, storage_quota), 0o640)})
-    start_glance(host)
+    spawn_glance(host)
+    wait_listening(host, [config.GLANCE_PORT])
 
 
 def wait_listening(host: Any, ports: list[int], timeout: float = START_TIMEOUT) -> None:
