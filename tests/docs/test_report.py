@@ -14,12 +14,12 @@ from docs.tools import report
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" errors="1" failures="1" skipped="1" tests="5" time="1.0"
   timestamp="2026-11-26T10:00:00" hostname="ci">
- <testcase classname="tests.build.test_a" name="test_ok" time="0.1"/>
- <testcase classname="tests.build.test_a" name="test_bad" time="0.1">
+ <testcase classname="tests.builder.test_a" name="test_ok" time="0.1"/>
+ <testcase classname="tests.builder.test_a" name="test_bad" time="0.1">
    <failure message="AssertionError: 2 != 3">trace</failure></testcase>
- <testcase classname="tests.build.test_a" name="test_skip" time="0.0">
+ <testcase classname="tests.builder.test_a" name="test_skip" time="0.0">
    <skipped type="pytest.skip" message="needs root">skip</skipped></testcase>
- <testcase classname="tests.build.test_b" name="test_ok2[python2.7]" time="0.1"/>
+ <testcase classname="tests.builder.test_b" name="test_ok2[python2.7]" time="0.1"/>
  <testcase classname="node.tests.test_c.TestHimn" name="test_method" time="0.1">
    <error message="fixture failed">trace</error></testcase>
 </testsuite></testsuites>
@@ -39,14 +39,14 @@ LAB = {"environment": {"topology": "2 XenServer hosts, 1 controller", "hosts": [
                    "measured": "no route to 192.168.1.2"}]}
 CASES = """
 cases:
-  - {id: A, title: fails, steps: [s], expected: e, tests: [tests/build/test_a.py]}
-  - {id: B, title: passes, steps: [s], expected: e, tests: [tests/build/test_b.py]}
+  - {id: A, title: fails, steps: [s], expected: e, tests: [tests/builder/test_a.py]}
+  - {id: B, title: passes, steps: [s], expected: e, tests: [tests/builder/test_b.py]}
   - {id: C, title: missing test, steps: [s], expected: e, tests: [tests/missing.py]}
   - {id: D, title: lab passes, steps: [s], expected: e, lab: ["*himn*"]}
   - {id: E, title: lab fails, steps: [s], expected: e, lab: ["*storage*"]}
   - {id: F, title: manual, steps: [s], expected: e, manual: needs a Fuel master}
   - {id: G, title: class error, steps: [s], expected: e, tests: ["node/tests/test_c.py::TestHimn::test_m*"]}
-  - {id: H, title: only skipped, steps: [s], expected: e, tests: ["tests/build/test_a.py::test_skip"]}
+  - {id: H, title: only skipped, steps: [s], expected: e, tests: ["tests/builder/test_a.py::test_skip"]}
   - {id: I, title: py27 suite, steps: [s], expected: e, tests: ["node/tests/test_c.py::TestHimn::test_other"]}
 """
 EXPECTED = {"A": "fail", "B": "pass", "C": "not run", "D": "pass", "E": "fail", "F": "not run", "G": "fail",
@@ -56,7 +56,7 @@ EXPECTED = {"A": "fail", "B": "pass", "C": "not run", "D": "pass", "E": "fail", 
 @pytest.fixture
 def run(tmp_path: Path) -> dict:
     root = tmp_path / "repo"
-    for module in ("tests/build/test_a.py", "tests/build/test_b.py", "node/tests/test_c.py"):
+    for module in ("tests/builder/test_a.py", "tests/builder/test_b.py", "node/tests/test_c.py"):
         (root / module).parent.mkdir(parents=True, exist_ok=True)
         (root / module).write_text("")
     (tmp_path / "junit.xml").write_text(JUNIT)
@@ -84,8 +84,8 @@ def _results(run: dict, lab: bool = True) -> dict[str, str]:
 def test_junit_test_cases_get_pytest_node_ids(run):
     tests, suites = report.read_junit(run["junit"][0], run["root"])
     assert [t.nodeid for t in tests] == [
-        "tests/build/test_a.py::test_ok", "tests/build/test_a.py::test_bad", "tests/build/test_a.py::test_skip",
-        "tests/build/test_b.py::test_ok2[python2.7]", "node/tests/test_c.py::TestHimn::test_method"]
+        "tests/builder/test_a.py::test_ok", "tests/builder/test_a.py::test_bad", "tests/builder/test_a.py::test_skip",
+        "tests/builder/test_b.py::test_ok2[python2.7]", "node/tests/test_c.py::TestHimn::test_method"]
     assert [t.outcome for t in tests] == ["passed", "failed", "skipped", "passed", "error"]
     assert suites[0].counts == {"passed": 2, "failed": 1, "skipped": 1, "error": 1}
 

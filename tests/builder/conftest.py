@@ -1,0 +1,38 @@
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from builder import version
+from tests.paths import OUTPUT, STAGE
+
+
+@pytest.fixture(scope="session")
+def plugin_version() -> str:
+    return version.plugin_version()
+
+
+@pytest.fixture(scope="session")
+def rpm(plugin_version: str) -> Path:
+    """The RPM `make` built for this commit (make test builds it first)."""
+    path = OUTPUT / version.rpm_name(plugin_version)
+    assert path.is_file(), f"{path} missing: run `make` first"
+    return path
+
+
+@pytest.fixture(scope="session")
+def stage(rpm: Path) -> Path:
+    assert (STAGE / "metadata.yaml").is_file()
+    return STAGE
+
+
+@pytest.fixture(scope="session")
+def rpm_files(rpm: Path) -> set[str]:
+    out = subprocess.run(["rpm", "-qpl", str(rpm)], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+@pytest.fixture(scope="session")
+def staged_metadata(stage: Path) -> dict:
+    return yaml.safe_load((stage / "metadata.yaml").read_text())
