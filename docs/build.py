@@ -142,6 +142,8 @@ def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[st
         if builder == "html":
             products.append(target / "index.html")
             continue
+        for older in out.glob(f"fuel-plugin-xenserver-{document.slug}-*.pdf"):
+            older.unlink()  # one version of each document, like the RPM in output/
         pdf = out / f"fuel-plugin-xenserver-{document.slug}-{inputs.version}.pdf"
         shutil.copyfile(target / f"{document.slug}.pdf", pdf)
         products.append(pdf)
