@@ -47,10 +47,11 @@ def ensure_service(session: Session, service: dict[str, Any], region: str) -> No
 
 
 def seed_image(session: Session, image: dict[str, Any]) -> str:
-    """The environment's old TestVM as Fuel's upload_cirros leaves it (qcow2/bare, public), once."""
+    """The environment's old TestVM as Fuel's upload_cirros leaves it (qcow2/bare, public), once (another
+    copy when the plan says "always", e.g. for a test: Glance allows several images with one name)."""
     record = image["record"]
     existing = images_named(session, record["name"])
-    if existing:
+    if existing and not image.get("always"):
         return existing[0]["id"]
     glance = session.endpoint("image")
     created = session.call("POST", f"{glance}/v2/images", record)
@@ -63,13 +64,15 @@ def seed_image(session: Session, image: dict[str, Any]) -> str:
 def provision(plan: dict[str, Any]) -> dict[str, Any]:
     admin = plan["admin"]
     session = Session.login(plan["auth_url"], admin["user"], admin["password"], admin["project"])
+    # one call first: Keystone sets its policy enforcer up on the first request, and concurrent first
+    # requests can be refused (403) while it does
+    role_id = _find(session, "roles", name="admin")["id"]  # made by keystone-manage bootstrap
+    project_id = ensure_project(session, plan["services_project"])
     with ThreadPoolExecutor(max_workers=8) as pool:  # independent of each other: in parallel
-        project = pool.submit(ensure_project, session, plan["services_project"])
-        role = pool.submit(_find, session, "roles", name="admin")  # made by keystone-manage bootstrap
-        project_id, role_id = project.result(), role.result()["id"]
         jobs = [pool.submit(ensure_user, session, user["name"], user["password"], project_id, role_id)
-                for user in plan["users"]]
-        jobs += [pool.submit(ensure_service, session, service, plan["region"]) for service in plan["services"]]
+                for user in plan.get("users", [])]
+        jobs += [pool.submit(ensure_service, session, service, plan["region"])
+                 for service in plan.get("services", [])]
         for job in jobs:
             job.result()
     result: dict[str, Any] = {"services_project": project_id}
