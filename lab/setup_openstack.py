@@ -10,6 +10,7 @@ Processes are spawned in the hosts (tracked, killed by `down`); ports exist only
 """
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,6 +36,8 @@ def setup(lab: Any, env: Any, fuel: Any) -> None:
     if primary is None:
         raise LabError("the environment has controllers but no primary-controller: Keystone and Glance need one")
     services.require_venv()
+    if shutil.which("memcached") is None:
+        raise LabError("memcached is not installed (the controllers run it): apt-get install memcached")
     for node in nodes:
         address = memcache_address(node)
         if address:
