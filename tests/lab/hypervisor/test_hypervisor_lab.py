@@ -7,6 +7,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -20,6 +21,11 @@ PREFIX = f"hv{secrets.token_hex(2)}"  # this run's own lab on a shared machine
 VERSIONS = ["7.0.0", "7.1.0"]
 PASSWORD = "Lab-Xen-pw-h10"
 NOVA_COMPUTE_CONF = "/etc/nova/nova-compute.conf"
+# what issue 8 observed Nova Train make for these calls; the lab must see (and answer) every one
+NOVA_CALLS = ["session.login_with_password", "pool.get_all", "pool.get_master", "host.get_API_version_major",
+              "host.get_API_version_minor", "session.get_this_host", "host.get_uuid", "host.get_software_version",
+              "host.get_record", "host.call_plugin", "pool.get_default_SR", "SR.scan", "SR.get_record",
+              "VM.get_all_records_where"]
 
 pytestmark = [
     pytest.mark.lab,
@@ -58,32 +64,38 @@ def test_one_green_hypervisor_and_rootwrap_row_per_compute_vm(deployed, rows):
     assert [row for row in rows if not row.ok] == []
 
 
-def test_nova_reports_what_each_host_and_its_default_sr_declare(deployed):
+@pytest.fixture(scope="module")
+def nova_runs(deployed) -> list[tuple[Any, dict[str, Any], Any, list[Any], list[Any]]]:
+    """(node, the harness's report, the host's config, calls, unanswered calls) for every compute, run in parallel."""
     lab, fuel = deployed
-    versions = set()
-    for node in fuel.computes():
+
+    def run(node: Any) -> tuple[Any, dict[str, Any], Any, list[Any], list[Any]]:
+        start = time.time()
         report = verify_hypervisor.run_nova_driver(lab, node)
-        config = verify_hypervisor.dom0_config(lab, node)
-        versions.add(config.product_version)
+        calls, not_answered = verify_hypervisor.dom0_calls(lab, node, start)
+        return node, report, verify_hypervisor.dom0_config(lab, node), calls, not_answered
+
+    with ThreadPoolExecutor() as pool:
+        return list(pool.map(run, fuel.computes()))
+
+
+def test_nova_reports_what_each_host_and_its_default_sr_declare(nova_runs):
+    for _, report, config, _, _ in nova_runs:
         assert report["ok"], report
         assert report["driver_class"] == "nova.virt.xenapi.driver.XenAPIDriver"
-        assert {key: report[key] for key in verify_hypervisor.expected_resources(config)} == \
-            verify_hypervisor.expected_resources(config)
+        expected = verify_hypervisor.expected_resources(config)
+        assert {key: report[key] for key in expected} == expected
         assert report["nodes"] == [config.hostname]
         # the host's guests as XenServer filters them: the compute VM itself (Nova ignores VMs it did not boot)
         assert report["instances"] == [vm.name_label for vm in config.vms]
-    assert versions == set(VERSIONS)
+    assert {config.product_version for _, _, config, _, _ in nova_runs} == set(VERSIONS)
 
 
-def test_the_lab_answered_every_xenapi_call_nova_made(deployed):
-    lab, fuel = deployed
-    for node in fuel.computes():
-        start = time.time()
-        assert verify_hypervisor.run_nova_driver(lab, node)["ok"]
-        calls, not_answered = verify_hypervisor.dom0_calls(lab, node, start)
-        methods = {call.method for call in calls}
-        assert {"session.login_with_password", "host.call_plugin", "SR.get_record",
-                "VM.get_all_records_where"} <= methods
+def test_the_lab_answered_every_xenapi_call_nova_made(nova_runs):
+    for _, _, _, calls, not_answered in nova_runs:
+        methods = [call.method for call in calls]
+        assert set(NOVA_CALLS) <= set(methods), sorted(set(methods))
+        assert methods.count("session.login_with_password") >= 5  # os-xenapi's session pool
         assert not_answered == []
 
 

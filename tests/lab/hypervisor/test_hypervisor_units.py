@@ -71,3 +71,74 @@ def test_harness_reports_a_missing_config_as_json_under_python27():
     report = json.loads(done.stdout)
     assert done.returncode == 1 and report["ok"] is False and report["stage"] == "config"
     assert "nonexistent" in report["error"]
+
+
+class FakeHost:
+    """A lab host answering `run` from a table of argv[-1] -> stdout (what the row reads)."""
+
+    def __init__(self, answers: dict[str, str]):
+        self.answers = answers
+
+    def run(self, argv, check=True, timeout=None):
+        for key, stdout in self.answers.items():
+            if key in argv:
+                return subprocess.CompletedProcess(argv, 0, stdout, "")
+        raise AssertionError(f"unexpected command {argv}")
+
+
+class FakeLab:
+    def __init__(self, hosts):
+        self.hosts = hosts
+
+    def host(self, name):
+        return self.hosts[name]
+
+
+def fake_lab(config: HostConfig, report: dict, calls: list[dict]) -> FakeLab:
+    call_log = "".join(json.dumps(call) + "\n" for call in calls)
+    return FakeLab({
+        "node-3": FakeHost({str(verify_hypervisor.HARNESS): json.dumps(report) + "\n"}),
+        "xs-3": FakeHost({verify_hypervisor.HOST_JSON: config.to_json(), verify_hypervisor.CALL_LOG: call_log}),
+    })
+
+
+def nova_answer(config: HostConfig, **changes) -> dict:
+    return {"ok": True, "instances": ["node-3"], **verify_hypervisor.expected_resources(config), **changes}
+
+
+NODE = verify_hypervisor.NodeInfo(name="node-3", uid="3", roles=["compute"], ips={}, dom0="xs-3")
+ANSWERED = {"time": 4e9, "method": "SR.get_record", "status": "Success", "error": None}
+UNKNOWN = {"time": 4e9, "method": "VM.get_frobnicate", "status": "Failure", "error": "MESSAGE_METHOD_UNKNOWN"}
+
+
+@pytest.fixture
+def venv_present(monkeypatch):
+    monkeypatch.setattr(verify_hypervisor, "venv_missing", lambda: None)
+
+
+def test_row_passes_when_nova_reports_the_declared_host(venv_present):
+    config = HostConfig.default("xs-3", "7.1.0")
+    row = verify_hypervisor.hypervisor(fake_lab(config, nova_answer(config), [ANSWERED]), NODE)
+    assert row.ok and "Nova XenServer, host xs-3" in row.measured and "1 XenAPI calls, 0 unanswered" in row.measured
+
+
+def test_row_fails_on_a_call_the_lab_could_not_answer(venv_present):
+    config = HostConfig.default("xs-3", "7.1.0")
+    row = verify_hypervisor.hypervisor(fake_lab(config, nova_answer(config), [ANSWERED, UNKNOWN]), NODE)
+    assert not row.ok and "VM.get_frobnicate (MESSAGE_METHOD_UNKNOWN)" in row.measured
+
+
+def test_row_fails_when_nova_reports_other_memory_or_hypervisor(venv_present):
+    config = HostConfig.default("xs-3", "7.1.0")
+    row = verify_hypervisor.hypervisor(fake_lab(config, nova_answer(config, memory_mb=1024), []), NODE)
+    assert not row.ok and "memory_mb 1024" in row.measured
+    row = verify_hypervisor.hypervisor(fake_lab(config, nova_answer(config, hypervisor_type="QEMU"), []), NODE)
+    assert not row.ok and "hypervisor_type 'QEMU'" in row.measured
+
+
+def test_row_fails_with_novas_error(venv_present):
+    config = HostConfig.default("xs-3", "7.1.0")
+    failed = {"ok": False, "stage": "load_compute_driver",
+              "error": "Failure: ['SESSION_AUTHENTICATION_FAILED', 'root', 'Authentication failure']"}
+    row = verify_hypervisor.hypervisor(fake_lab(config, failed, []), NODE)
+    assert not row.ok and row.measured.startswith("Nova load_compute_driver: Failure: ['SESSION_AUTHENTICATION_FAILED'")
