@@ -31,6 +31,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "curl": "curl",
         "ping": "iputils-ping",
         "lspci": "pciutils",
+        "memcached": "memcached",
     },
     # the XenServer TestVM image (builder/testvm.py) and its QEMU boot test
     "testvm": {
