@@ -110,14 +110,18 @@ def glance_pids(host: Any) -> list[int]:
     return [pid for pid, argv in host.processes() if argv[-2:-1] == ["glance"] and "lab.openstack.serve" in argv]
 
 
-def restart_glance(host: Any, cloud: Cloud, storage_quota: str | None = None) -> None:
-    """Glance with another config (e.g. a storage quota for a failure test): stop it, rewrite, start it."""
+def restart_glance(host: Any, storage_quota: str | None = None) -> None:
+    """Glance restarted with (or without) a per-user storage quota, e.g. for a failure test."""
     for pid in glance_pids(host):
         host.kill(pid)
     deadline = time.monotonic() + 10
     while host.listening(config.GLANCE_PORT) and time.monotonic() < deadline:
         time.sleep(0.1)
-    host.write_files({config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI, storage_quota), 0o640)})
+    lines = [line for line in host.read_file(config.GLANCE_CONF).splitlines()
+             if not line.startswith("user_storage_quota")]
+    if storage_quota:
+        lines.insert(lines.index("[DEFAULT]") + 1, f"user_storage_quota = {storage_quota}")
+    host.write_files({config.GLANCE_CONF: ("\n".join(lines) + "\n", 0o640)})
     spawn_glance(host)
     wait_listening(host, [config.GLANCE_PORT])
 

@@ -143,7 +143,7 @@ def test_a_refused_upload_leaves_no_half_image_and_says_why(cloud_lab):
     old = sorted(i["id"] for i in glance_images(host))
     assert len(old) == 2
     before = sorted((i["id"], i["status"]) for i in glance_images(host, "--all"))
-    services.restart_glance(host, cloud, storage_quota="10MB")  # the shipped image (~9 MB) is already stored
+    services.restart_glance(host, storage_quota="10MB")  # the shipped image (~9 MB) is already stored
     try:
         done = run_task(host, PRIMARY_TASK)
         assert done.returncode != 0, done.stdout
@@ -152,7 +152,7 @@ def test_a_refused_upload_leaves_no_half_image_and_says_why(cloud_lab):
         assert "Traceback" not in done.stdout + done.stderr
         assert sorted((i["id"], i["status"]) for i in glance_images(host, "--all")) == before
     finally:
-        services.restart_glance(host, cloud)
+        services.restart_glance(host)
     done = run_task(host, PRIMARY_TASK)
     assert done.returncode == 0, done.stdout + done.stderr
     images = glance_images(host)
