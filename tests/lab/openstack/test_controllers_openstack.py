@@ -130,8 +130,9 @@ def test_rerunning_both_controller_tasks_changes_nothing(cloud_lab):
 
 
 def test_a_refused_upload_leaves_no_half_image_and_says_why(cloud_lab):
-    """Glance's storage quota refuses the new image: the task fails with Glance's words, the old TestVMs stay,
-    nothing half-made is left; with the quota lifted, a re-run replaces every copy."""
+    """Two old TestVMs: a dry run lists the replacement and changes nothing; Glance's storage quota refuses
+    the new image: the task fails with Glance's words, the old TestVMs stay, nothing half-made is left;
+    with the quota lifted, a re-run replaces every copy."""
     lab, fuel, _ = cloud_lab
     host = lab.host(primary(fuel).name)
     cloud = Cloud.from_astute(astute(host))
@@ -143,6 +144,9 @@ def test_a_refused_upload_leaves_no_half_image_and_says_why(cloud_lab):
     old = sorted(i["id"] for i in glance_images(host))
     assert len(old) == 2
     before = sorted((i["id"], i["status"]) for i in glance_images(host, "--all"))
+    dry = run_task(host, f"{PRIMARY_TASK} --dry-run")
+    assert dry.returncode == 0 and "would change: Glance's only TestVM is the XenServer image" in dry.stdout, dry.stdout
+    assert sorted((i["id"], i["status"]) for i in glance_images(host, "--all")) == before
     services.restart_glance(host, storage_quota="10MB")  # the shipped image (~9 MB) is already stored
     try:
         done = run_task(host, PRIMARY_TASK)
