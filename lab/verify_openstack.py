@@ -51,6 +51,8 @@ def testvm(lab: Any, node: NodeInfo) -> Check:
     if shipped.returncode != 0:
         return Check(name, node.name, False, f"{TESTVM_JSON} missing on {node.name}: the plugin is not deployed")
     image_file = json.loads(shipped.stdout)
+    if not host.exists("/root/openrc"):
+        return Check(name, node.name, False, "no /root/openrc yet (Fuel's controller task writes it when it deploys)")
     data, error = show_images(host)
     if data is None:
         return Check(name, node.name, False, f"Glance/Keystone did not answer: {error}")

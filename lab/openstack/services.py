@@ -155,7 +155,8 @@ def status_xml(resources: list[tuple[str, str]], nodes: list[str]) -> str:
     for top in dict.fromkeys(t for _, t in resources):
         members = [r for r, t in resources if t == top]
         attrs = 'role="Started" active="true" orphaned="false" managed="true" failed="false" failure_ignored="false"'
-        primitive = f'resource_agent="ocf::fuel:{members[0][2:]}" {attrs} nodes_running_on="1"'
+        agent = "ns_IPaddr2" if top.startswith("vip__") else members[0].removeprefix("p_")
+        primitive = f'resource_agent="ocf::fuel:{agent}" {attrs} nodes_running_on="1"'
         if members == [top]:
             lines.append(f'    <resource id="{top}" {primitive}><node name="{nodes[0]}" id="1" cached="false"/>'
                          f"</resource>")
