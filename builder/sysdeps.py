@@ -32,6 +32,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "ping": "iputils-ping",
         "lspci": "pciutils",
         "memcached": "memcached",
+        "qemu-img": "qemu-utils",
     },
     # the XenServer TestVM image (builder/testvm.py) and its QEMU boot test
     "testvm": {
@@ -43,6 +44,10 @@ GROUPS: dict[str, dict[str, str]] = {
         "qemu-img": "qemu-utils",
         "dpkg-deb": "dpkg",
         "qemu-system-x86_64": "qemu-system-x86",
+    },
+    # packages of requirements/nova-train.txt that compile from source
+    "nova": {
+        "gcc": "build-essential",
     },
     "docs": {
         "dot": "graphviz",
