@@ -1,19 +1,15 @@
 import grp
-import io
 import os
 import stat
 
 import pytest
 from post_fakes import FakeNode
+from runs import make_run
 
-from xenserver_plugin import astute, ceilometer, ini, services, steps, system
+from xenserver_plugin import astute, ceilometer, ini, services, system
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 SETTINGS = astute.Settings("root", "XenR00t-ha", True)
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 @pytest.fixture

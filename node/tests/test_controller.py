@@ -1,12 +1,12 @@
 """Every controller: nova.conf [cache] on the environment's memcached, console services restarted on change."""
 import grp
-import io
 import os
 
 import pytest
 from conftest import fixture_path
+from runs import make_run
 
-from xenserver_plugin import astute, controller, files, ini, steps, system
+from xenserver_plugin import astute, controller, files, ini, system
 from xenserver_plugin.errors import OperatorError
 from xenserver_plugin.tasks import controller_post_deployment
 
@@ -60,10 +60,6 @@ def nova_conf(tmpdir):
     path.write(NOVA_CONF)
     path.chmod(0o640)
     return str(path)
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 def test_cache_uses_keystone_authtokens_servers_and_keeps_the_rest(nova_conf, services):

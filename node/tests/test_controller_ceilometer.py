@@ -1,10 +1,10 @@
 """Primary controller with Ceilometer: network.services.* excluded, central agent restarted by Pacemaker."""
-import io
 
 import pytest
 import yaml
+from runs import make_run
 
-from xenserver_plugin import controller, files, steps, system
+from xenserver_plugin import controller, files, system
 from xenserver_plugin.errors import OperatorError
 
 # Ceilometer Mitaka's default pipeline.yaml (sources part; the sinks as shipped).
@@ -108,10 +108,6 @@ def pipeline(tmpdir):
     path.write(PIPELINE)
     path.chmod(0o640)
     return str(path)
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 def ensure(run, pipeline, pcs, clock=None):

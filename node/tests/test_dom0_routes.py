@@ -1,15 +1,10 @@
-import io
 import os
 import subprocess
 
 from post_fakes import FakeDom0
+from runs import make_run
 
-from xenserver_plugin import dom0_routes, steps
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
-
+from xenserver_plugin import dom0_routes
 
 NETWORKS = ["192.168.1.0/24", "10.50.0.0/21"]
 

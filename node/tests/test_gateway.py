@@ -1,18 +1,13 @@
-import io
-
 import pytest
 from post_fakes import FakeNode
+from runs import make_run
 
-from xenserver_plugin import astute, gateway, steps, system
+from xenserver_plugin import astute, gateway, system
 from xenserver_plugin.errors import OperatorError
 
 MGMT = astute.Endpoint("br-mgmt", "192.168.0.8/24")
 STORAGE = astute.Endpoint("br-storage", "192.168.1.6/24")
 HIMN = gateway.HimnLink("eth3", "169.254.0.2")
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
 """TestVM replacement in Glance, against a Keystone + Glance stand-in speaking their HTTP APIs."""
 import hashlib
-import io
 import json
 import os
 
 import pytest
 from conftest import fixture_path
 from openstack_fakes import PASSWORD, FakeOpenStack
+from runs import make_run
 
-from xenserver_plugin import glance, steps
+from xenserver_plugin import glance
 from xenserver_plugin.errors import OperatorError
 from xenserver_plugin.tasks import primary_controller_post_deployment
 
@@ -55,10 +55,6 @@ def image_dir(tmpdir):
         "size": len(IMAGE_BYTES), "disk_format": "vhd", "container_format": "ovf",
         "properties": {"vm_mode": "xen"}}))
     return str(directory)
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 def test_openrc_is_read_as_the_shell_reads_it(openrc, cloud):

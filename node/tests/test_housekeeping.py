@@ -1,15 +1,11 @@
-import io
 import os
 import subprocess
 
 import pytest
 from post_fakes import FakeDom0, FakeNode
+from runs import make_run
 
-from xenserver_plugin import housekeeping, services, steps, system
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
+from xenserver_plugin import housekeeping, services, system
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 import grp
-import io
 import os
 import stat
 
 import pytest
+from runs import make_run
 
-from xenserver_plugin import ini, steps
+from xenserver_plugin import ini
 from xenserver_plugin.errors import OperatorError
 
 NOVA_COMPUTE = """[DEFAULT]
@@ -19,10 +19,6 @@ virt_type=qemu
 """
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 def test_set_replaces_value_and_keeps_comments():

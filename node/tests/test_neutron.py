@@ -1,12 +1,12 @@
 import grp
-import io
 import os
 import stat
 
 import pytest
 from post_fakes import FakeDom0, FakeNode
+from runs import make_run
 
-from xenserver_plugin import astute, ini, neutron, steps, system
+from xenserver_plugin import astute, ini, neutron, system
 from xenserver_plugin.errors import OperatorError
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -28,10 +28,6 @@ bridge_mappings = physnet1:br-floating,physnet2:br-prv
 root_helper = sudo /usr/bin/neutron-rootwrap /etc/neutron/rootwrap.conf
 root_helper_daemon = sudo /usr/bin/neutron-rootwrap-daemon /etc/neutron/rootwrap.conf
 """
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 @pytest.fixture

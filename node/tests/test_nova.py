@@ -1,5 +1,4 @@
 import grp
-import io
 import os
 import re
 import stat
@@ -7,8 +6,9 @@ import stat
 import pytest
 from conftest import FIXTURES_DIR
 from post_fakes import FakeNode
+from runs import make_run
 
-from xenserver_plugin import astute, ceilometer, nova, steps, system
+from xenserver_plugin import astute, ceilometer, nova, system
 
 NODE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.environ.get("XENSERVER_PLUGIN_REFERENCE", os.path.join(
@@ -21,10 +21,6 @@ compute_driver=libvirt.LibvirtDriver
 [libvirt]
 virt_type=kvm
 """
-
-
-def make_run(dry_run=False):
-    return steps.Run(dry_run=dry_run, out=io.StringIO() if str is not bytes else io.BytesIO())
 
 
 def reference_text(name):
