@@ -92,8 +92,9 @@ $(DOCS_STAMP): $(DOCS_SOURCES) $(RPM) $(WORK)/.sysdeps-docs $(VENV)/.ready
 # The Test Report from real runs: every test (both interpreters) and the lab demo, as machine-readable results.
 report: $(RPM) venvs $(WORK)/.sysdeps-lab $(WORK)/.sysdeps-docs
 	rm -rf output/test-results && mkdir -p output/test-results
-	-$(PYTHON) -m pytest -q -p no:cacheprovider tests node/tests --junitxml=output/test-results/junit-python3.xml -o junit_suite_name=python3.11
+	-$(PYTHON) -m pytest -q -p no:cacheprovider tests --junitxml=output/test-results/junit-tooling.xml -o junit_suite_name=tooling-python3.11
 	-PYTHONDONTWRITEBYTECODE=1 $(NODE_VENV)/bin/python -m pytest -q -p no:cacheprovider node/tests --junitxml=output/test-results/junit-node-python2.7.xml -o junit_suite_name=node-python2.7
+	-PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider node/tests --junitxml=output/test-results/junit-node-python3.xml -o junit_suite_name=node-python3.11
 	-$(PYTHON) -m lab demo --json output/test-results/lab.json
 	$(PYTHON) -m docs.build --out output/docs --only test_report
 
