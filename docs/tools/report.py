@@ -228,6 +228,10 @@ def _environment_rows(lab: LabRun | None, suites: list[Suite], node_pythons: lis
     return rows
 
 
+def _status(status: str) -> str:
+    return f"**{status.upper()}**" if status == FAIL else status
+
+
 def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[str, str]],
            environment: list[tuple[str, str]], generated: dt.datetime) -> str:
     """The report body: package, environment, one row per case, totals."""
@@ -241,11 +245,16 @@ def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[s
            rst.heading("Environment", "-"),
            rst.list_table(None, environment, widths=[25, 75]),
            rst.heading("Results by Test Plan case", "-"),
+           # The evidence goes below the table: a table row cannot span pages in the PDF, and one case's
+           # evidence (every lab check) is longer than a page.
            rst.list_table(["Case", "Result", "Evidence"],
-                          [(f"**{r.case.id}**\n\n{rst.escape(r.case.title)}",
-                            f"**{r.status.upper()}**" if r.status == FAIL else r.status,
-                            "\n".join(f"* {line}" for line in r.evidence) or "none")
-                           for r in results], widths=[18, 9, 73]),
+                          [(f"**{r.case.id}**", _status(r.status), rst.escape(r.case.title)
+                            + f" ({len(r.evidence)} item{'s' if len(r.evidence) != 1 else ''} under {r.case.id} below)")
+                           for r in results], widths=[12, 12, 76]),
+           rst.heading("Evidence by case", "-"),
+           *(f"{rst.heading(f'{r.case.id}: {rst.escape(r.case.title)} ({r.status})', '~')}"
+             + ("\n".join(f"* {line}" for line in r.evidence) or "none") + "\n"
+             for r in results),
            rst.heading("Totals", "-"),
            rst.list_table(["", "pass", "fail", "not run", "total"],
                           [("Test Plan cases", str(case_totals[PASS]), str(case_totals[FAIL]),

@@ -43,3 +43,20 @@ def test_every_named_test_file_exists():
         for pattern in case.tests:
             path = pattern.split("::")[0]
             assert list(REPO.glob(path)), f"{case.id}: no test file matches {path}"
+
+
+def test_every_named_test_function_exists():
+    """A renamed test function would do the same: every `file::name` names a test defined in that file."""
+    import ast
+    import fnmatch
+
+    for case in cases.load():
+        for pattern in case.tests:
+            if "::" not in pattern:
+                continue
+            path, name = pattern.split("::", 1)
+            name = name.split("::")[-1].split("[")[0]
+            defined = {node.name for file in REPO.glob(path)
+                       for node in ast.walk(ast.parse(file.read_text()))
+                       if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+            assert fnmatch.filter(defined, name), f"{case.id}: {path} defines no test matching {name}"
