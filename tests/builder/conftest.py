@@ -1,4 +1,6 @@
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +8,19 @@ import yaml
 
 from builder import version
 from tests.paths import OUTPUT, STAGE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_bytecode_in_the_staged_tree():
+    """Tests run the staged scripts; bytecode they left would be files the RPM does not have."""
+    saved = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.dont_write_bytecode = True
+    yield
+    if saved is None:
+        del os.environ["PYTHONDONTWRITEBYTECODE"]
+    else:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = saved
 
 
 @pytest.fixture(scope="session")
