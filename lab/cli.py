@@ -179,10 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Always down at the end; exit 0 only when every task and every check passed."""
     started = time.monotonic()
     choices = host_choices(args)
-    try:
-        lab, fuel = fuellab.up(args.prefix, args.fixtures, choices, args.python, args.rpm)
-    except LabError:
-        raise
+    lab, fuel = fuellab.up(args.prefix, args.fixtures, choices, args.python, args.rpm)
     try:
         print(f"== lab {lab.prefix} up in {time.monotonic() - started:.1f}s ({fuel.source})")
         print(describe(fuel))
