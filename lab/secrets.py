@@ -10,6 +10,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lab import namespaces
 from lab.runtime import Lab, host_mounts
@@ -57,8 +58,18 @@ def _host_files(lab: Lab, name: str, holder_pid: int):
             yield f"{directory}/{real.relative_to(seen)}", real
 
 
+def files_holding(host: Any, secret: str, *directories: str) -> list[str]:
+    """Paths, inside a host, of the files under directories that hold secret (one filesystem each, as the
+    repo bound into a host that covers its parent is not the host's)."""
+    script = 'find "$@" -xdev -type f -exec grep -lF -e "$SECRET" {} + 2>/dev/null; true'
+    return host.run(["/bin/sh", "-c", script, "sh", *directories], env={"SECRET": secret}).stdout.split()
+
+
 def _files(top: Path):
-    for dirpath, _, filenames in os.walk(top):
+    """Files under top on top's own filesystem (a repo bound into a host's /tmp is not the host's file)."""
+    device = top.stat().st_dev if top.is_dir() else None
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if os.lstat(os.path.join(dirpath, d)).st_dev == device]
         for filename in filenames:
             path = Path(dirpath) / filename
             if path.is_file() and not path.is_symlink():

@@ -22,6 +22,7 @@ from lab import fuellab, runtime
 from lab.delivery import find_rpm
 from lab.environment import PLUGIN_SCRIPTS_PATH, HostChoice
 from lab.errors import LabError
+from lab.secrets import files_holding
 
 # a prefix of this test run only: concurrent runs on a shared machine never meet
 PREFIX = f"rp{secrets.token_hex(2)}"
@@ -154,8 +155,7 @@ def test_password_is_in_no_log_and_no_world_readable_file(deployed):
         compute = lab.host(node.name)
         logs = compute.run(["/bin/sh", "-c", "cat /var/log/fuel-plugin-xenserver/*.log"]).stdout
         assert logs and PASSWORD not in logs
-        found = compute.run(["grep", "-rlF", PASSWORD, "/etc/nova", "/etc/neutron", "/etc/ceilometer"],
-                            check=False).stdout.split()
+        found = files_holding(compute, PASSWORD, "/etc/nova", "/etc/neutron", "/etc/ceilometer")
         assert "/etc/nova/nova-compute.conf" in found
         for path in found:
             mode = int(compute.run(["stat", "-c", "%a", path]).stdout, 8)

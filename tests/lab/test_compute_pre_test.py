@@ -25,6 +25,7 @@ from lab import fuellab, runtime
 from lab.delivery import find_rpm
 from lab.environment import PLUGIN_SCRIPTS_PATH, HostChoice
 from lab.errors import LabError
+from lab.secrets import files_holding
 
 PREFIX = "h4at"
 PASSWORD = "Lab-Xen-pre-h4a"
@@ -156,11 +157,10 @@ def test_compute_vm_linked_and_trusted_then_nothing_changes(lab: tuple[Any, Any]
     assert "169.254.0.0/16 dev eth3" in routes and "default" not in routes, routes
 
     # the password reached no file, log or argument the node keeps (only Fuel's own astute.yaml holds it)
-    found = compute.run(["grep", "-rlF", PASSWORD, "/etc", "/root", "/var/log/fuel-plugin-xenserver", "/tmp"],
-                        check=False).stdout
-    assert found.split() == ["/etc/astute.yaml"], found
-    found = dom0.run(["grep", "-rlF", PASSWORD, "/root", "/tmp", "/var/log"], check=False).stdout
-    assert found == "", found
+    found = files_holding(compute, PASSWORD, "/etc", "/root", "/var/log/fuel-plugin-xenserver", "/tmp")
+    assert found == ["/etc/astute.yaml"], found
+    found = files_holding(dom0, PASSWORD, "/root", "/tmp", "/var/log")
+    assert found == [], found
 
 
 def test_wrong_password(lab: tuple[Any, Any]) -> None:
