@@ -16,16 +16,11 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.openstack import services
-from lab.openstack.config import Cloud
+from lab.openstack.config import Cloud, memcached_addresses
 
 
 def controllers(env: Any) -> list[Any]:
     return [node for node in env.nodes if any("controller" in role for role in node.roles)]
-
-
-def memcache_address(node: Any) -> str | None:
-    bridge = ((node.astute.get("network_scheme") or {}).get("roles") or {}).get("mgmt/memcache")
-    return node.ip(bridge) if bridge else None
 
 
 def setup(lab: Any, env: Any, fuel: Any) -> None:
@@ -38,10 +33,10 @@ def setup(lab: Any, env: Any, fuel: Any) -> None:
     services.require_venv()
     if shutil.which("memcached") is None:
         raise LabError("memcached is not installed (the controllers run it): apt-get install memcached")
+    addresses = memcached_addresses(primary.astute)
     for node in nodes:
-        address = memcache_address(node)
-        if address:
-            services.start_memcached(lab.host(node.name), address)
+        if node.uid in addresses:
+            services.start_memcached(lab.host(node.name), addresses[node.uid])
     cloud = Cloud.from_astute(primary.astute)
     host = lab.host(primary.name)
     fqdns = [str(node.astute.get("fqdn") or node.name) for node in nodes]

@@ -36,13 +36,13 @@ def vip(data: dict[str, Any], name: str) -> str:
 
 
 def memcached_addresses(data: dict[str, Any]) -> dict[str, str]:
-    """Controller node name -> its mgmt/memcache address, as keystone_authtoken's memcached_servers list them."""
+    """Controller uid -> its mgmt/memcache address: where memcached listens, as keystone_authtoken lists them."""
     nodes = (data.get("network_metadata") or {}).get("nodes") or {}
     found = {}
     for node in sorted(nodes.values(), key=lambda n: int(n.get("uid", 0))):
         address = (node.get("network_roles") or {}).get("mgmt/memcache")
         if address and any("controller" in role for role in node.get("node_roles") or []):
-            found[str(node.get("name"))] = str(address)
+            found[str(node["uid"])] = str(address)
     return found
 
 
