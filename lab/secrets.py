@@ -10,9 +10,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lab import namespaces
+from lab.host import LabHost
 from lab.runtime import Lab, host_mounts
 
 PRIVATE_TMPFS = ("/tmp", "/run", "/dev/shm")
@@ -58,7 +58,7 @@ def _host_files(lab: Lab, name: str, holder_pid: int):
             yield f"{directory}/{real.relative_to(seen)}", real
 
 
-def files_holding(host: Any, secret: str, *directories: str) -> list[str]:
+def files_holding(host: LabHost, secret: str, *directories: str) -> list[str]:
     """Paths, inside a host, of the files under directories that hold secret (one filesystem each, as the
     repo bound into a host that covers its parent is not the host's)."""
     script = 'find "$@" -xdev -type f -exec grep -lF -e "$SECRET" {} + 2>/dev/null; true'
