@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lab.openstack.config import memcached_servers
+
 Files = dict[str, tuple[str, int, str]]  # path -> (content, mode, group)
 
 
@@ -24,17 +26,6 @@ def _management_ip(data: dict[str, Any]) -> str:
 
 def _vip(data: dict[str, Any], name: str) -> str:
     return str(((data.get("network_metadata") or {}).get("vips") or {}).get(name, {}).get("ipaddr", ""))
-
-
-def _memcached(data: dict[str, Any]) -> str:
-    nodes = (data.get("network_metadata") or {}).get("nodes") or {}
-    servers = []
-    for node in sorted(nodes.values(), key=lambda n: int(n.get("uid", 0))):
-        if any("controller" in role for role in node.get("node_roles", [])):
-            address = (node.get("network_roles") or {}).get("mgmt/memcache")
-            if address:
-                servers.append(f"{address}:11211")
-    return ",".join(servers)
 
 
 def nova_conf(data: dict[str, Any], controller: bool) -> str:
@@ -51,7 +42,7 @@ def nova_conf(data: dict[str, Any], controller: bool) -> str:
         "[keystone_authtoken]",
         f"auth_uri = http://{mgmt_vip}:5000/",
         f"auth_url = http://{mgmt_vip}:35357/",
-        f"memcached_servers = {_memcached(data)}",
+        f"memcached_servers = {','.join(memcached_servers(data))}",
         "",
         "[vnc]",
         "enabled = True",

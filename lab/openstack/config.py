@@ -46,6 +46,11 @@ def memcached_addresses(data: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def memcached_servers(data: dict[str, Any]) -> list[str]:
+    """keystone_authtoken's memcached_servers: "address:port" of every controller's memcached, by uid."""
+    return [f"{address}:{MEMCACHED_PORT}" for address in memcached_addresses(data).values()]
+
+
 def _dig(data: dict[str, Any], path: tuple[str, ...]) -> str | None:
     for key in path:
         data = data.get(key) if isinstance(data, dict) else None
@@ -76,7 +81,7 @@ class Cloud:
         return cls(mgmt_vip=mgmt, public_vip=vip(data, "public") or mgmt,
                    admin_user=str(access.get("user", "admin")), admin_password=str(access.get("password", "admin")),
                    admin_project=str(access.get("tenant", "admin")),
-                   memcached=[f"{a}:{MEMCACHED_PORT}" for a in memcached_addresses(data).values()],
+                   memcached=memcached_servers(data),
                    passwords=passwords, ceilometer=ceilometer)
 
     @property
