@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 
+from xenserver_plugin.dom0 import failure_details
 from xenserver_plugin.errors import OperatorError
 
 LOG = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def plugin_version(dom0, pack):
         reply = dom0.xenapi.xenapi.host.call_plugin(dom0.host_ref, pack.version_plugin, "get_version", args)
     except Exception as error:  # noqa: BLE001 - XenAPI.Failure (missing or broken plugin) or a bad reply
         LOG.info("%s/get_version failed: %s", pack.version_plugin, error)
-        details = getattr(error, "details", None)
+        details = failure_details(error)
         return None, " ".join(str(part) for part in details[:2]) if details else str(error)
     try:
         return unpickled(reply), None
@@ -195,7 +196,8 @@ def update_ref(dom0, pack):
     try:
         return dom0.xenapi.xenapi.pool_update.get_by_uuid(pack.update_uuid)
     except Exception as error:  # noqa: BLE001 - XenAPI.Failure UUID_INVALID: not uploaded
-        if getattr(error, "details", [None])[0] != "UUID_INVALID":
+        details = failure_details(error)
+        if not details or details[0] != "UUID_INVALID":
             raise
         return None
 
@@ -220,14 +222,15 @@ def apply_update(dom0, pack):
     try:
         dom0.xenapi.xenapi.pool_update.apply(ref, dom0.host_ref)
     except Exception as error:  # noqa: BLE001 - XenAPI.Failure: already applied is success
-        if getattr(error, "details", [None])[0] == "UPDATE_ALREADY_APPLIED":
+        details = failure_details(error)
+        if details is None:
+            raise
+        if details[0] == "UPDATE_ALREADY_APPLIED":
             LOG.info("update %s was already applied", pack.update_uuid)
             return
-        if getattr(error, "details", None) is None:
-            raise
         iso = pack.update_iso
         raise OperatorError("Applying the update %s %s (uuid %s) failed: %s."
-                            % (pack.name, pack.version, pack.update_uuid, " ".join(error.details)),
+                            % (pack.name, pack.version, pack.update_uuid, " ".join(details)),
                             "Fix the cause in Dom0 or install %s by hand (it is %s on the Fuel master), then "
                             "redeploy." % (iso, pack.master_path(iso)))
 
