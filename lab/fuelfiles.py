@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lab.openstack.config import memcached_servers
+from lab.openstack.config import memcached_servers, vip
 
 Files = dict[str, tuple[str, int, str]]  # path -> (content, mode, group)
 
@@ -24,12 +24,8 @@ def _management_ip(data: dict[str, Any]) -> str:
     return "127.0.0.1"
 
 
-def _vip(data: dict[str, Any], name: str) -> str:
-    return str(((data.get("network_metadata") or {}).get("vips") or {}).get(name, {}).get("ipaddr", ""))
-
-
 def nova_conf(data: dict[str, Any], controller: bool) -> str:
-    mgmt_vip, public_vip = _vip(data, "management"), _vip(data, "public")
+    mgmt_vip, public_vip = vip(data, "management"), vip(data, "public")
     lines = [
         "# Written by Fuel's Puppet (openstack-controller / top-role-compute); lab rendition, Mitaka defaults kept",
         "[DEFAULT]",
@@ -87,7 +83,7 @@ def openrc(data: dict[str, Any]) -> str:
     values = {"OS_NO_CACHE": "true", "OS_TENANT_NAME": access.get("tenant", "admin"),
               "OS_PROJECT_NAME": access.get("tenant", "admin"), "OS_USERNAME": access.get("user", "admin"),
               "OS_PASSWORD": access.get("password", "admin"),
-              "OS_AUTH_URL": f"http://{_vip(data, 'management')}:5000/",
+              "OS_AUTH_URL": f"http://{vip(data, 'management')}:5000/",
               "OS_DEFAULT_DOMAIN": "Default", "OS_AUTH_STRATEGY": "keystone", "OS_REGION_NAME": "RegionOne",
               "CINDER_ENDPOINT_TYPE": "internalURL", "GLANCE_ENDPOINT_TYPE": "internalURL",
               "KEYSTONE_ENDPOINT_TYPE": "internalURL", "NOVA_ENDPOINT_TYPE": "internalURL",

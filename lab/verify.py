@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from lab.fuellab import FuelLab, NodeInfo, Probe
+from lab.openstack.config import vip
 
 HIMN_ADDRESS = "169.254.0.1"
 CURL_TIMEOUT = "3"
@@ -228,7 +229,7 @@ def compute_config(lab: Any, node: NodeInfo) -> list[Check]:
 
     ssl = data.get("public_ssl") or {}
     scheme = "https" if ssl.get("services") else "http"
-    console_hosts = {_vip_of(data, "public")} | ({str(ssl.get("hostname"))} if ssl.get("services") else set())
+    console_hosts = {vip(data, "public")} | ({str(ssl.get("hostname"))} if ssl.get("services") else set())
     console_urls = {f"{scheme}://{host}:6080/vnc_auto.html" for host in console_hosts}
     nova: Expected = {
         ("DEFAULT", "compute_driver"): "xenapi.XenAPIDriver",
@@ -259,10 +260,6 @@ def compute_config(lab: Any, node: NodeInfo) -> list[Check]:
         ini_check(host, node.name, f"ovs agent {node.name}", "/etc/neutron/plugins/ml2/openvswitch_agent.ini", agent),
         ini_check(host, node.name, f"rootwrap.conf {node.name}", "/etc/neutron/rootwrap.conf", rootwrap, password),
     ]
-
-
-def _vip_of(data: dict[str, Any], name: str) -> str:
-    return str(((data.get("network_metadata") or {}).get("vips") or {}).get(name, {}).get("ipaddr", ""))
 
 
 def controller_config(lab: Any, node: NodeInfo) -> Check:
