@@ -9,6 +9,7 @@ xenbr<N>, except the HIMN NIC (the NIC with no Fuel network) which sits on the H
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,11 @@ SR_TYPES = ("ext", "nfs", "lvm")
 # The lab's kernels may lack 802.1q (no `ip link add ... type vlan`): each VLAN sub-interface of network_scheme
 # (eth1.101) is then a NIC of its own, on a segment of its own (seg-eth1.101) - the same separation the tag gives.
 VLANS_AS_SEGMENTS = True
+
+
+def is_controller(roles: Iterable[str]) -> bool:
+    """A node with a controller role (controller, primary-controller)."""
+    return any("controller" in role for role in roles)
 
 
 class FixturesError(LabError):
@@ -60,6 +66,10 @@ class FuelNode:
     @property
     def is_compute(self) -> bool:
         return "compute" in self.roles
+
+    @property
+    def is_controller(self) -> bool:
+        return is_controller(self.roles)
 
     def vips(self) -> list[tuple[str, str]]:
         """(CIDR, bridge) of the environment's virtual IPs, which the lab puts on the primary controller
@@ -134,6 +144,9 @@ class Environment:
     @property
     def host_names(self) -> list[str]:
         return [n.name for n in self.nodes] + [h.name for h in self.xenhosts]
+
+    def controllers(self) -> list[FuelNode]:
+        return [node for node in self.nodes if node.is_controller]
 
     def with_role(self, *roles: str) -> list[FuelNode]:
         return [node for node in self.nodes if any(role in node.roles for role in roles)]

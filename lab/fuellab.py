@@ -28,6 +28,7 @@ from lab.environment import (
     FuelNode,
     HostChoice,
     build_environment,
+    is_controller,
     lab_spec,
     load_fixtures,
 )
@@ -57,6 +58,10 @@ class NodeInfo:
     def is_compute(self) -> bool:
         return "compute" in self.roles
 
+    @property
+    def is_controller(self) -> bool:
+        return is_controller(self.roles)
+
 
 @dataclass
 class Probe:
@@ -85,6 +90,9 @@ class FuelLab:
 
     def computes(self) -> list[NodeInfo]:
         return [node for node in self.nodes if node.is_compute]
+
+    def controllers(self) -> list[NodeInfo]:
+        return [node for node in self.nodes if node.is_controller]
 
     def save(self, state_dir: Path) -> None:
         path = state_dir / FUEL_STATE
@@ -212,7 +220,7 @@ def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
     """An HTTP probe server on the storage network (a Cinder node, else a controller) and on management."""
     others = [n for n in env.nodes if not n.is_compute]
     storage_hosts = [n for n in others if "cinder" in n.roles] + others
-    mgmt_hosts = [n for n in others if any("controller" in r for r in n.roles)] + others
+    mgmt_hosts = [n for n in others if n.is_controller] + others
     probes = []
     for network, bridge, candidates in (("storage", "br-storage", storage_hosts),
                                         ("management", "br-mgmt", mgmt_hosts)):

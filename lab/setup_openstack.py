@@ -19,12 +19,8 @@ from lab.openstack import services
 from lab.openstack.config import Cloud, memcached_addresses
 
 
-def controllers(env: Any) -> list[Any]:
-    return [node for node in env.nodes if any("controller" in role for role in node.roles)]
-
-
 def setup(lab: Any, env: Any, fuel: Any) -> None:
-    nodes = controllers(env)
+    nodes = env.controllers()
     if not nodes:
         return
     primary = next((node for node in nodes if "primary-controller" in node.roles), None)

@@ -167,7 +167,7 @@ def dom0_reaches(lab: Any, fuel: FuelLab, node: NodeInfo, probe: Probe) -> Check
 
 
 def console(lab: Any, fuel: FuelLab, node: NodeInfo) -> Check:
-    controllers = [n for n in fuel.nodes if any("controller" in r for r in n.roles) and n.ips.get("br-mgmt")]
+    controllers = [n for n in fuel.controllers() if n.ips.get("br-mgmt")]
     target = node.ips.get("br-mgmt")
     name = f"console ->{node.name}:80->{node.dom0}"
     if not controllers or not target:

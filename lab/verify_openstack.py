@@ -31,10 +31,6 @@ for server in sys.argv[1:]:
 """
 
 
-def controllers(fuel: FuelLab) -> list[NodeInfo]:
-    return [node for node in fuel.nodes if any("controller" in role for role in node.roles)]
-
-
 def show_images(host: Any, name: str = "TestVM") -> tuple[dict[str, Any] | None, str]:
     """({"glance": url, "images": [...]}, "") from Glance's API inside `host`, or (None, the error)."""
     done = host.run([str(tooling_python()), "-m", "lab.openstack.images", name], env={"PYTHONPATH": str(REPO)},
@@ -100,6 +96,6 @@ def console_tokens(lab: Any, node: NodeInfo) -> Check:
 
 
 def checks(lab: Any, fuel: FuelLab) -> list[Check]:
-    nodes = controllers(fuel)
+    nodes = fuel.controllers()
     primary = [node for node in nodes if "primary-controller" in node.roles]
     return [testvm(lab, node) for node in primary] + [console_tokens(lab, node) for node in nodes]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.environment import is_controller
+
 KEYSTONE_PORTS = (5000, 35357)
 GLANCE_PORT = 9292
 MEMCACHED_PORT = 11211
@@ -41,7 +43,7 @@ def memcached_addresses(data: dict[str, Any]) -> dict[str, str]:
     found = {}
     for node in sorted(nodes.values(), key=lambda n: int(n.get("uid", 0))):
         address = (node.get("network_roles") or {}).get("mgmt/memcache")
-        if address and any("controller" in role for role in node.get("node_roles") or []):
+        if address and is_controller(node.get("node_roles") or []):
             found[str(node["uid"])] = str(address)
     return found
 

@@ -57,7 +57,7 @@ def cloud_lab(tmp_path_factory) -> Iterator[tuple[Any, Any, Any]]:
 
 
 def controllers(fuel: Any) -> list[Any]:
-    return verify_openstack.controllers(fuel)
+    return fuel.controllers()
 
 
 def primary(fuel: Any) -> Any:
