@@ -1,9 +1,9 @@
 """Ceilometer's compute polling through XenAPI (step 10; only when Ceilometer is enabled)."""
 from xenserver_plugin import ini, services
+from xenserver_plugin.dom0 import DOM0_URL
 
 CEILOMETER_CONF = "/etc/ceilometer/ceilometer.conf"
 GROUP = "ceilometer"
-DOM0_URL = "http://169.254.0.1"
 # Fuel 9.0 (MOS) names the compute polling agent ceilometer-polling; Ubuntu's packages ceilometer-agent-compute.
 SERVICES = ("ceilometer-polling", "ceilometer-agent-compute")
 SECRETS = (("xenapi", "connection_password"),)

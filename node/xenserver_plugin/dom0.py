@@ -16,10 +16,14 @@ from six.moves import xmlrpc_client
 
 from xenserver_plugin import files, system
 from xenserver_plugin.errors import OperatorError
+from xenserver_plugin.himn import DOM0_ADDRESS
 
 LOG = logging.getLogger(__name__)
 
-DOM0_ADDRESS = "169.254.0.1"
+# XenAPI over the HIMN, as Nova, Neutron's rootwrap and Ceilometer are configured to reach it.
+DOM0_URL = "http://%s" % DOM0_ADDRESS
+# platform_version of XenServer 7.0 (6.5 is 1.9.0).
+XENSERVER_7_PLATFORM = (2, 0, 0)
 KEY_NAME = "xenserver_plugin_rsa"
 KNOWN_HOSTS_NAME = "xenserver_plugin_known_hosts"
 ORIGINATOR = "fuel-plugin-xenserver"

@@ -11,9 +11,8 @@ import re
 
 from xenserver_plugin import astute, files, system
 from xenserver_plugin.errors import OperatorError
+from xenserver_plugin.himn import DOM0_ADDRESS, LINK_LOCAL
 
-DOM0_ADDRESS = "169.254.0.1"
-HIMN_NETWORK = "169.254.0.0/16"
 CONSOLE_PORT = "80"
 IP_FORWARD_PROC = "/proc/sys/net/ipv4/ip_forward"
 SYSCTL_CONF = "/etc/sysctl.conf"
@@ -49,11 +48,11 @@ def find_himn_link():
     """The interface holding an address in 169.254.0.0/16 (set up by the pre-deployment task)."""
     output = system.run(["ip", "-o", "-4", "addr", "show"]).out
     for nic, address, _ in parse_ipv4_addresses(output):
-        if astute.in_network(address, HIMN_NETWORK) and address != DOM0_ADDRESS:
+        if astute.in_network(address, LINK_LOCAL) and address != DOM0_ADDRESS:
             return HimnLink(nic, address)
     raise OperatorError(
         "No interface of this compute node has an address on the XenServer host-internal management "
-        "network (%s)." % HIMN_NETWORK,
+        "network (%s)." % LINK_LOCAL,
         "Run the compute pre-deployment task first (it brings up the HIMN NIC), and check in XenCenter "
         "that the compute VM has the HIMN attached (the HIMN tool).")
 

@@ -8,9 +8,9 @@ import logging
 import re
 
 from xenserver_plugin import dom0_files, files, services
+from xenserver_plugin.dom0 import XENSERVER_7_PLATFORM
 
 LOG = logging.getLogger(__name__)
-XENSERVER_7_PLATFORM = (2, 0, 0)
 ROTATE_SCRIPT = "/usr/local/sbin/fuel-xenserver-rotate-guest-logs"
 ROTATE_CRON = "/etc/cron.d/fuel-xenserver-rotate-guest-logs"
 CONNTRACKD_CONF = "/etc/conntrackd/conntrackd.conf"

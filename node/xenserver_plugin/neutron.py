@@ -4,18 +4,17 @@ The agent's commands go through neutron-rootwrap-xen-dom0 -> XenAPI -> the `netw
 private physnet maps to the Dom0 bridge of the XenServer network behind the compute VM's private NIC.
 """
 from xenserver_plugin import dom0_files, ini, services, system
+from xenserver_plugin.dom0 import DOM0_URL, XENSERVER_7_PLATFORM
 from xenserver_plugin.errors import OperatorError
 
 ROOTWRAP_CONF = "/etc/neutron/rootwrap.conf"
 OVS_AGENT_INI = "/etc/neutron/plugins/ml2/openvswitch_agent.ini"
 GROUP = "neutron"
 SERVICE = "neutron-openvswitch-agent"
-DOM0_URL = "http://169.254.0.1"
 ROOT_HELPER = "neutron-rootwrap-xen-dom0 %s" % ROOTWRAP_CONF
 SECRETS = (("xenapi", "xenapi_connection_password"),)
 MODPROBE_DIR = "/etc/modprobe.d"
 BRIDGE_BLACKLIST_PREFIX = "blacklist-bridge"
-XENSERVER_7_PLATFORM = (2, 0, 0)
 
 
 def parse_mac(ip_o_link_output):

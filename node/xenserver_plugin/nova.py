@@ -4,11 +4,11 @@ Every option name exists in Nova Mitaka ([xenserver] group registered by nova/vi
 ../shared/reference/nova-xenapi.txt); a unit test checks that against the reference file.
 """
 from xenserver_plugin import ini, services
+from xenserver_plugin.dom0 import DOM0_URL
 
 NOVA_COMPUTE_CONF = "/etc/nova/nova-compute.conf"
 SERVICE = "nova-compute"
 GROUP = "nova"
-DOM0_URL = "http://169.254.0.1"
 NOVNC_PORT = 6080
 SECRETS = (("xenserver", "connection_password"),)
 

@@ -27,6 +27,11 @@ UPDATE_PLATFORM = (2, 2, 0)
 FUEL_PLUGINS_DIR = "/var/www/nailgun/plugins"
 
 
+def uses_updates(platform_version):
+    """Whether the host takes the update format (XenServer 7.1+) rather than the legacy supplemental pack."""
+    return tuple(platform_version) >= UPDATE_PLATFORM
+
+
 class Pack(object):
     """The pack the plugin ships, as builder/suppack.py described it in suppack.json."""
 
@@ -53,7 +58,7 @@ class Pack(object):
                                 "Reinstall the plugin RPM on the Fuel master and redeploy.")
 
     def iso_for(self, platform_version):
-        return self.update_iso if tuple(platform_version) >= UPDATE_PLATFORM else self.legacy_iso
+        return self.update_iso if uses_updates(platform_version) else self.legacy_iso
 
     def local_path(self, iso):
         return os.path.join(self.directory, iso)
@@ -151,7 +156,7 @@ def verify(dom0, pack, installed_by_task, found=None):
 
 
 def install_hint(platform_version, iso):
-    if tuple(platform_version) >= UPDATE_PLATFORM:
+    if uses_updates(platform_version):
         return "in Dom0: xe update-upload file-name=%s, then xe update-apply with the uuid it prints" % iso
     return "in Dom0: xe-install-supplemental-pack %s" % iso
 
@@ -241,8 +246,7 @@ def ensure(run, dom0, install_xapi, pack=None):
     mark = len(run.changes)
     found = None
     if install_xapi:
-        platform = tuple(dom0.platform_version)
-        if platform < UPDATE_PLATFORM:
+        if not uses_updates(dom0.platform_version):
             found = problems(dom0, pack)
             run.ensure("Dom0 plugins %s %s installed (supplemental pack %s)" % (pack.name, pack.version,
                                                                                  pack.legacy_iso),
