@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from pyroute2 import NetNS
 
@@ -121,7 +120,7 @@ def inventory(config) -> str:
         "PRODUCT_VERSION_TEXT_SHORT": release.product_version_text, "PLATFORM_NAME": "XCP",
         "PLATFORM_VERSION": release.platform_version, "BUILD_NUMBER": release.build_number,
         "INSTALLATION_DATE": release.date, "INSTALLATION_UUID": config.uuid,
-        "CONTROL_DOMAIN_UUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"lab-dom0:{config.uuid}")),
+        "CONTROL_DOMAIN_UUID": config.control_domain_uuid,
         "MANAGEMENT_INTERFACE": "xenbr0", "MANAGEMENT_ADDRESS_TYPE": "IPv4",
         "DOM0_VCPUS": "4", "DOM0_MEM": "4096",
     }
