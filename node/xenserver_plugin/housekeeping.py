@@ -119,10 +119,8 @@ def ensure_conntrackd(run, dom0):
     dom0_files.ensure_file(run, dom0, CONNTRACKD_LOGROTATE, CONNTRACKD_LOGROTATE_TEXT, 0o644,
                            "Dom0 %s rotates conntrackd logs" % CONNTRACKD_LOGROTATE)
     ensure_conntrackd_enabled(run, dom0)
-    if not run.changed_since(mark):
-        return False
-    return run.ensure("Dom0 conntrackd restarted in statistics mode", False,
-                      lambda: dom0.ssh(["service", "conntrackd", "restart"]))
+    return services.restart_if_changed(run, mark, "conntrackd", run_command=dom0.ssh,
+                                       what="Dom0 conntrackd restarted in statistics mode")
 
 
 _BLACKLIST_OPEN = re.compile(r"^\s*blacklist\s*\{\s*$", re.MULTILINE)

@@ -17,9 +17,14 @@ def first_installed(names):
     return next((name for name in names if installed(name)), names[0])
 
 
-def restart_if_changed(run, mark, service):
-    """Restart `service` when run has changes after `mark` (len(run.changes) before the steps it reads)."""
+def restart_if_changed(run, mark, service, run_command=None, what=None):
+    """Restart `service` when run has changes after `mark` (len(run.changes) before the steps it reads).
+
+    run_command runs `service NAME restart` (default system.run, on this node; dom0.ssh restarts it in Dom0);
+    what is the step's text (default: "NAME restarted to read its new configuration").
+    """
     if not run.changed_since(mark):
         return False
-    return run.ensure("%s restarted to read its new configuration" % service, False,
-                      lambda: system.run(["service", service, "restart"]))
+    command = run_command or system.run
+    return run.ensure(what or "%s restarted to read its new configuration" % service, False,
+                      lambda: command(["service", service, "restart"]))
