@@ -1,12 +1,8 @@
 """A XenServer Dom0 lab host: the HIMN bridge, its DHCP server, sshd, the XenAPI server (C1) and xe."""
 from __future__ import annotations
 
-import time
-
 from pyroute2 import NetNS
 
-from lab import namespaces
-from lab.errors import LabError
 from lab.host import LabHost
 from lab.paths import FILES, REPO, node_python, tooling_python
 from lab.spec import HIMN_ADDRESS, HIMN_BRIDGE, HostSpec, himn_segment
@@ -68,21 +64,7 @@ def start_services(host: LabHost, spec: HostSpec) -> None:
         pid = host.spawn(argv, host.log_dir / "xenapi.log", env={"PYTHONPATH": str(REPO)})
         waits.append((pid, "tcp", 80, "xenapi"))
     for pid, proto, port, name in waits:
-        wait_listening(host, pid, port, proto, name)
-
-
-def wait_listening(host: LabHost, pid: int, port: int, proto: str, name: str,
-                   timeout: float = SERVICE_TIMEOUT) -> None:
-    """Wait for `name` (process `pid`) to listen; fail at once, with its log, when it exits first."""
-    deadline = time.monotonic() + timeout
-    while not host.listening(port, proto):
-        exited = not namespaces.alive(pid)
-        if exited or time.monotonic() > deadline:
-            log = host.log_dir / f"{name}.log"
-            tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
-            why = "exited" if exited else f"did not listen on {proto}/{port} within {timeout:.0f}s"
-            raise LabError(f"{host.name}: {name} {why}; log {log}:\n{tail}")
-        time.sleep(0.05)
+        host.wait_listening(port, name, SERVICE_TIMEOUT, proto, {pid: host.log_dir / f"{name}.log"})
 
 
 def _himn_bridge(host: LabHost, spec: HostSpec) -> None:

@@ -13,7 +13,6 @@ import json
 import pkgutil
 import secrets
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from lab.paths import REPO, WORK, tooling_python
 from lab.taskgraph import Graph, GraphError, build_graph, plugin_tasks
 
 PROBE_PORT = 8080
+PROBE_TIMEOUT = 10.0
 FUEL_STATE = "fuel.json"
 PLUGIN_CACHE = WORK / "lab-plugin"
 
@@ -221,7 +221,7 @@ def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
     others = [n for n in env.nodes if not n.is_compute]
     storage_hosts = [n for n in others if "cinder" in n.roles] + others
     mgmt_hosts = [n for n in others if n.is_controller] + others
-    probes = []
+    started = []
     for network, bridge, candidates in (("storage", "br-storage", storage_hosts),
                                         ("management", "br-mgmt", mgmt_hosts)):
         node = next((n for n in candidates if n.ip(bridge)), None)
@@ -230,20 +230,13 @@ def _start_probes(lab: runtime.Lab, env: Environment) -> list[Probe]:
         probe = Probe(network=network, host=node.name, address=str(node.ip(bridge)))
         host = lab.host(node.name)
         # as a module: running lab/probe_server.py as a script would put lab/ (and its secrets.py) on sys.path
-        host.spawn([str(tooling_python()), "-m", "lab.probe_server", probe.address, str(probe.port), network],
-                   host.log_dir / f"probe-{network}.log", env={"PYTHONPATH": str(REPO)})
-        probes.append(probe)
-    for probe in probes:
-        _wait_listening(lab.host(probe.host), probe.port)
-    return probes
-
-
-def _wait_listening(host: Any, port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not host.listening(port):
-        if time.monotonic() > deadline:
-            raise LabError(f"{host.name}: the probe server did not listen on port {port}; see {host.log_dir}")
-        time.sleep(0.05)
+        log = host.log_dir / f"probe-{network}.log"
+        pid = host.spawn([str(tooling_python()), "-m", "lab.probe_server", probe.address, str(probe.port), network],
+                         log, env={"PYTHONPATH": str(REPO)})
+        started.append((probe, pid, log))
+    for probe, pid, log in started:
+        lab.host(probe.host).wait_listening(probe.port, "the probe server", PROBE_TIMEOUT, processes={pid: log})
+    return [probe for probe, _, _ in started]
 
 
 def attach(prefix: str, state_dir: Path | None = None) -> tuple[runtime.Lab, FuelLab]:

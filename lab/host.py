@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import namespaces
+from lab.errors import LabError
 
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Namespaces cannot isolate these; a command in a host never gets them (clock, kernel modules, reboot).
@@ -152,6 +153,33 @@ class LabHost:
                 if fields[1].endswith(want) and (proto != "tcp" or fields[3] == "0A"):
                     return True
         return False
+
+    def wait_listening(self, ports: int | Sequence[int], what: str, timeout: float, proto: str = "tcp",
+                       processes: Mapping[int, Path] | None = None) -> None:
+        """Wait until `what` listens on each of `ports` in this host, all within `timeout` seconds.
+
+        processes: PID -> its log (a path on this machine) of what was spawned to listen; when one of them
+        exits first the wait fails at once. The error shows the tail of the logs (else names log_dir)."""
+        deadline = time.monotonic() + timeout
+        watched = dict(processes or {})
+        for port in [ports] if isinstance(ports, int) else ports:
+            while not self.listening(port, proto):
+                exited = [pid for pid in watched if not namespaces.alive(pid)]
+                if exited or time.monotonic() > deadline:
+                    why = "exited" if exited else f"did not listen on {proto}/{port} within {timeout:.0f}s"
+                    logs = [watched[pid] for pid in exited] or list(watched.values())
+                    raise LabError(f"{self.name}: {what} {why}; " + _log_tails(logs, self.log_dir))
+                time.sleep(0.05)
+
+
+def _log_tails(logs: Sequence[Path], log_dir: Path) -> str:
+    if not logs:
+        return f"see the logs in {log_dir}"
+    tails = []
+    for log in logs:
+        tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
+        tails.append(f"log {log}:\n{tail}")
+    return "\n".join(tails)
 
 
 def os_is_root() -> bool:

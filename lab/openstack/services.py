@@ -91,19 +91,24 @@ def start_cloud(host: Any, cloud: Cloud, storage_quota: str | None = None) -> di
     host.run(["chmod", "700", "/etc/keystone/fernet-keys", "/etc/keystone/credential-keys"])
     host.run(["cp", str(CACHE / "keystone.sqlite"), config.KEYSTONE_DB])
     host.run(["cp", str(CACHE / "glance.sqlite"), config.GLANCE_DB])
-    spawn_glance(host)
-    host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "keystone",
-                *(f"0.0.0.0:{port}" for port in config.KEYSTONE_PORTS)], host.log_dir / "keystone.log",
-               env={"PYTHONPATH": str(REPO), "OS_KEYSTONE_CONFIG_FILES": config.KEYSTONE_CONF,
-                    **cloud.bootstrap_env()})
-    wait_listening(host, [*config.KEYSTONE_PORTS, config.GLANCE_PORT])
+    glance = spawn_glance(host)
+    keystone_log = host.log_dir / "keystone.log"
+    keystone = host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "keystone",
+                           *(f"0.0.0.0:{port}" for port in config.KEYSTONE_PORTS)], keystone_log,
+                          env={"PYTHONPATH": str(REPO), "OS_KEYSTONE_CONFIG_FILES": config.KEYSTONE_CONF,
+                               **cloud.bootstrap_env()})
+    host.wait_listening([*config.KEYSTONE_PORTS, config.GLANCE_PORT], "Keystone/Glance", START_TIMEOUT,
+                        processes={keystone: keystone_log, glance: glance_log(host)})
     return provision(host, cloud, seed=True)
+
+
+def glance_log(host: Any) -> Path:
+    return host.log_dir / "glance-api.log"
 
 
 def spawn_glance(host: Any) -> int:
     return host.spawn([str(PYTHON), "-m", "lab.openstack.serve", "glance", f"0.0.0.0:{config.GLANCE_PORT}"],
-                      host.log_dir / "glance-api.log",
-                      env={"PYTHONPATH": str(REPO), "OS_GLANCE_CONFIG_DIR": config.GLANCE_DIR})
+                      glance_log(host), env={"PYTHONPATH": str(REPO), "OS_GLANCE_CONFIG_DIR": config.GLANCE_DIR})
 
 
 def glance_pids(host: Any) -> list[int]:
@@ -122,18 +127,8 @@ def restart_glance(host: Any, storage_quota: str | None = None) -> None:
     if storage_quota:
         lines.insert(lines.index("[DEFAULT]") + 1, f"user_storage_quota = {storage_quota}")
     host.write_files({config.GLANCE_CONF: ("\n".join(lines) + "\n", 0o640)})
-    spawn_glance(host)
-    wait_listening(host, [config.GLANCE_PORT])
-
-
-def wait_listening(host: Any, ports: list[int], timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    for port in ports:
-        while not host.listening(port):
-            if time.monotonic() > deadline:
-                raise LabError(f"{host.name}: nothing listens on port {port} after {timeout:.0f}s; "
-                               f"see the logs in {host.log_dir}")
-            time.sleep(0.1)
+    glance = spawn_glance(host)
+    host.wait_listening(config.GLANCE_PORT, "Glance", START_TIMEOUT, processes={glance: glance_log(host)})
 
 
 def provision(host: Any, cloud: Cloud, seed: bool) -> dict[str, Any]:
