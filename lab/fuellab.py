@@ -165,12 +165,17 @@ def up(prefix: str, fixtures: Path | None = None, hosts: list[HostChoice] | None
 def extra_setups() -> list[Any]:
     """What other parts of the lab add to a node before deployment (e.g. services a deployed controller
     runs): every module lab/setup_<name>.py with `setup(lab, env, fuel)`, run in name order at the end of up."""
+    return lab_hooks("setup_", "setup")
+
+
+def lab_hooks(prefix: str, attribute: str) -> list[Any]:
+    """`attribute` of every module lab/<prefix><name>.py, in module name order."""
     import lab as lab_package
 
     found = []
     for module in sorted(pkgutil.iter_modules(lab_package.__path__), key=lambda m: m.name):
-        if module.name.startswith("setup_"):
-            found.append(importlib.import_module(f"lab.{module.name}").setup)
+        if module.name.startswith(prefix):
+            found.append(getattr(importlib.import_module(f"lab.{module.name}"), attribute))
     return found
 
 

@@ -13,9 +13,7 @@ Modules lab/verify_<name>.py add their own checks (see extra_checks).
 from __future__ import annotations
 
 import configparser
-import importlib
 import json
-import pkgutil
 import xmlrpc.client
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from lab.fuellab import FuelLab, NodeInfo, Probe
+from lab.fuellab import FuelLab, NodeInfo, Probe, lab_hooks
 from lab.openstack.config import vip
 
 HIMN_ADDRESS = "169.254.0.1"
@@ -65,13 +63,7 @@ def run_all(lab: Any, fuel: FuelLab, network_only: bool = False) -> list[Check]:
 def extra_checks() -> list[Callable[[Any, FuelLab], list[Check]]]:
     """Checks other parts of the lab add: every module lab/verify_<name>.py with `checks(lab, fuel)`
     returning a list of Check (e.g. the TestVM in Glance, Nova's XenAPI driver), run after the built-in ones."""
-    import lab
-
-    found = []
-    for module in sorted(pkgutil.iter_modules(lab.__path__), key=lambda m: m.name):
-        if module.name.startswith("verify_"):
-            found.append(importlib.import_module(f"lab.{module.name}").checks)
-    return found
+    return lab_hooks("verify_", "checks")
 
 
 def table(checks: list[Check], before: list[Check] | None = None) -> str:
