@@ -62,7 +62,7 @@ def files_holding(host: LabHost, secret: str, *directories: str) -> list[str]:
     """Paths, inside a host, of the files under directories that hold secret (one filesystem each, as the
     repo bound into a host that covers its parent is not the host's)."""
     script = 'find "$@" -xdev -type f -exec grep -lF -e "$SECRET" {} + 2>/dev/null; true'
-    return host.run(["/bin/sh", "-c", script, "sh", *directories], env={"SECRET": secret}).stdout.split()
+    return host.sh(script, *directories, env={"SECRET": secret}).stdout.split()
 
 
 def _files(top: Path):
