@@ -175,11 +175,9 @@ def sysctl_conf_with_forwarding(text):
 def ensure_ip_forward(run):
     run.ensure("IPv4 forwarding enabled now (net.ipv4.ip_forward = 1)", ip_forward_now(),
                lambda: system.run(["sysctl", "-w", "net.ipv4.ip_forward=1"]))
-    current = files.read(SYSCTL_CONF)
-    wanted = sysctl_conf_with_forwarding(current)
-    mode = files.mode_of(SYSCTL_CONF) or 0o644
-    run.ensure("%s enables IPv4 forwarding at boot" % SYSCTL_CONF, current == wanted,
-               lambda: files.write_atomic(SYSCTL_CONF, wanted, mode))
+    wanted = sysctl_conf_with_forwarding(files.read(SYSCTL_CONF))
+    files.ensure_file(run, SYSCTL_CONF, wanted, files.mode_of(SYSCTL_CONF) or 0o644,
+                      what="%s enables IPv4 forwarding at boot" % SYSCTL_CONF)
 
 
 def ensure(run, himn, management, storage):

@@ -142,12 +142,10 @@ def multipath_conf_ignoring_xvd(text):
 
 
 def ensure_multipath_ignores_xvd(run):
-    current = files.read(MULTIPATH_CONF)
-    wanted = multipath_conf_ignoring_xvd(current)
-    mode = files.mode_of(MULTIPATH_CONF) or 0o644
+    wanted = multipath_conf_ignoring_xvd(files.read(MULTIPATH_CONF))
     mark = len(run.changes)
-    run.ensure("%s ignores xvd* disks" % MULTIPATH_CONF, current == wanted,
-               lambda: files.write_atomic(MULTIPATH_CONF, wanted, mode))
+    files.ensure_file(run, MULTIPATH_CONF, wanted, files.mode_of(MULTIPATH_CONF) or 0o644,
+                      what="%s ignores xvd* disks" % MULTIPATH_CONF)
     if services.installed(MULTIPATH_SERVICE):
         services.restart_if_changed(run, mark, MULTIPATH_SERVICE)
 
