@@ -113,10 +113,7 @@ class XenAPIService:
     def call(self, method: str, params: tuple[Any, ...]) -> dict[str, Any]:
         try:
             value = self._dispatch(method, params)
-        except XenAPIError as error:
-            self._log(method, "Failure", error.details[0])
-            return {"Status": "Failure", "ErrorDescription": error.details}
-        except plugins.PluginCallError as error:
+        except (XenAPIError, plugins.PluginCallError) as error:
             self._log(method, "Failure", error.details[0])
             return {"Status": "Failure", "ErrorDescription": error.details}
         except Exception as error:  # noqa: BLE001 - xapi answers its own bugs with INTERNAL_ERROR, so do we
