@@ -141,25 +141,11 @@ class Environment:
                 return host
         raise KeyError(name)
 
-    @property
-    def host_names(self) -> list[str]:
-        return [n.name for n in self.nodes] + [h.name for h in self.xenhosts]
-
     def controllers(self) -> list[FuelNode]:
         return [node for node in self.nodes if node.is_controller]
 
     def with_role(self, *roles: str) -> list[FuelNode]:
         return [node for node in self.nodes if any(role in node.roles for role in roles)]
-
-    @property
-    def segments(self) -> list[str]:
-        found: list[str] = []
-        for node in self.nodes:
-            for nic in node.nics:
-                if nic.segment not in found:
-                    found.append(nic.segment)
-        return found
-
 
 @dataclass(frozen=True)
 class HostChoice:

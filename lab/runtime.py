@@ -59,12 +59,6 @@ class Lab:
         except KeyError:
             raise LabError(f"lab {self.prefix!r} has no host {name!r} (hosts: {', '.join(self.hosts)})") from None
 
-    def down(self) -> None:
-        down(self.prefix, self.state_dir)
-
-    def status(self) -> dict[str, Any]:
-        return status(self.prefix, self.state_dir)
-
 
 def state_dir_for(prefix: str, state_dir: str | Path | None = None) -> Path:
     return Path(state_dir) if state_dir else STATE_ROOT / prefix
