@@ -75,9 +75,9 @@ def dom0_calls(lab: Any, node: NodeInfo, since: float) -> tuple[list[Call], list
         return read_calls(path, since), unanswered(path, since)
 
 
-def run_nova_driver(lab: Any, node: NodeInfo, extra_confs: list[str] | None = None) -> dict[str, Any]:
+def run_nova_driver(lab: Any, node: NodeInfo) -> dict[str, Any]:
     """The harness's JSON report from inside the compute VM (configs: the node's, then the test-only file)."""
-    confs = NOVA_CONFS + [str(TEST_ONLY_CONF)] + list(extra_confs or [])
+    confs = NOVA_CONFS + [str(TEST_ONLY_CONF)]
     argv = [str(NOVA_PYTHON), str(HARNESS)] + [arg for conf in confs for arg in ("--config-file", conf)]
     done = lab.host(node.name).run(argv, check=False, timeout=TIMEOUT)
     try:

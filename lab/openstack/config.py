@@ -107,14 +107,10 @@ class Cloud:
             "[credential]", "key_repository = /etc/keystone/credential-keys", "",
         ])
 
-    def glance_conf(self, paste_ini: Path, storage_quota: str | None = None) -> str:
+    def glance_conf(self, paste_ini: Path) -> str:
         lines = [
             "# Lab Glance API (file store, SQLite)",
             "[DEFAULT]", "enabled_backends = fs:file", f"log_file = {GLANCE_LOG}",
-        ]
-        if storage_quota:
-            lines.append(f"user_storage_quota = {storage_quota}")
-        lines += [
             "", "[database]", f"connection = sqlite:///{GLANCE_DB}",
             "", "[glance_store]", "default_backend = fs",
             "", "[fs]", f"filesystem_store_datadir = {GLANCE_DATA}/images/",

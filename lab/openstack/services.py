@@ -79,13 +79,13 @@ def key_repository(directory: str) -> dict[str, tuple[str, int]]:
     return {f"{directory}/{index}": (base64.urlsafe_b64encode(os.urandom(32)).decode(), 0o600) for index in (0, 1)}
 
 
-def start_cloud(host: Any, cloud: Cloud, storage_quota: str | None = None) -> dict[str, Any]:
+def start_cloud(host: Any, cloud: Cloud) -> dict[str, Any]:
     """Keystone and Glance on the primary controller: configured, bootstrapped, serving, provisioned."""
     prepare()
     host.run(["mkdir", "-p", "/var/lib/keystone", "/var/log/glance",
               *(f"{config.GLANCE_DATA}/{d}" for d in ("images", "staging", "tasks"))])
     host.write_files({config.KEYSTONE_CONF: (cloud.keystone_conf(), 0o640),
-                      config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI, storage_quota), 0o640),
+                      config.GLANCE_CONF: (cloud.glance_conf(PASTE_INI), 0o640),
                       **key_repository("/etc/keystone/fernet-keys"),
                       **key_repository("/etc/keystone/credential-keys")})
     host.run(["chmod", "700", "/etc/keystone/fernet-keys", "/etc/keystone/credential-keys"])
@@ -99,7 +99,7 @@ def start_cloud(host: Any, cloud: Cloud, storage_quota: str | None = None) -> di
                                **cloud.bootstrap_env()})
     host.wait_listening([*config.KEYSTONE_PORTS, config.GLANCE_PORT], "Keystone/Glance", START_TIMEOUT,
                         processes={keystone: keystone_log, glance: glance_log(host)})
-    return provision(host, cloud, seed=True)
+    return provision(host, cloud)
 
 
 def glance_log(host: Any) -> Path:
@@ -131,9 +131,9 @@ def restart_glance(host: Any, storage_quota: str | None = None) -> None:
     host.wait_listening(config.GLANCE_PORT, "Glance", START_TIMEOUT, processes={glance: glance_log(host)})
 
 
-def provision(host: Any, cloud: Cloud, seed: bool) -> dict[str, Any]:
+def provision(host: Any, cloud: Cloud) -> dict[str, Any]:
     """Fuel's users/endpoints and the old TestVM, through the APIs from inside the host (plan on stdin)."""
-    plan = cloud.plan(str(SEED_IMAGE) if seed else None)
+    plan = cloud.plan(str(SEED_IMAGE))
     done = host.run([str(tooling_python()), "-m", "lab.openstack.provision"], input=json.dumps(plan),
                     env={"PYTHONPATH": str(REPO)}, check=False, timeout=120)
     if done.returncode != 0:

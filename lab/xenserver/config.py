@@ -179,7 +179,6 @@ class HostConfig:
         hotfixes: list[str] | None = None,
         sr_type: str = "ext",
         compute_vm_name: str | None = None,
-        compute_vm_uuid: str | None = None,
     ) -> HostConfig:
         """A host with the HIMN, one network per bridge the compute VM's VIFs use, and the compute VM.
 
@@ -199,8 +198,5 @@ class HostConfig:
             if config.network_by_bridge(vif.bridge) is None:
                 index = len(config.networks) - 1
                 config.networks.append(NetworkConfig(f"Pool-wide network associated with eth{index}", vif.bridge))
-        vm = VmConfig(name_label=compute_vm_name or f"{hostname}-compute", vifs=vifs)
-        if compute_vm_uuid:
-            vm.uuid = compute_vm_uuid
-        config.vms.append(vm)
+        config.vms.append(VmConfig(name_label=compute_vm_name or f"{hostname}-compute", vifs=vifs))
         return config
