@@ -103,7 +103,6 @@ def register(service: XenAPIService) -> None:
         return state.add(
             "pool_update", uuid=pack.uuid, name_label=pack.name, name_description=pack.description,
             version=pack.version, installation_size=str(getattr(pack, "installation_size", 0) or 0),
-            key=str(getattr(pack, "key", "") or ""),
             after_apply_guidance=list(getattr(pack, "after_apply_guidance", []) or []), vdi=vdi,
         )
 
