@@ -72,6 +72,13 @@ def test_compute_node_values():
     assert node.require_private_nic() == ("eth2", "physnet2")
 
 
+def test_management_required():
+    assert node_of(COMPUTE12).require_management().cidr == "192.168.0.8/24"
+    with pytest.raises(OperatorError) as error:
+        astute.Node(scheme([])).require_management()
+    assert "no management network address" in error.value.cause and "Management network" in error.value.fix
+
+
 def test_public_ssl_and_ceilometer():
     node = node_of(fixture_path("noop", "neut_tun.multirack.murano.sahara.ceil.ceph.public_ssl-compute.yaml"))
     assert node.public_ssl is True and node.ceilometer_enabled is True

@@ -254,6 +254,14 @@ class Node(object):
                 "and assign the Private network to one of the compute node's NICs in the Nodes tab.")
         return self.private_nic, self.private_physnet
 
+    def require_management(self):
+        """The management Endpoint (Nova's console address, the console forward), or the operator error."""
+        if self.management is None:
+            raise OperatorError(
+                "This node has no management network address in its network_scheme.",
+                "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
+        return self.management
+
 
 def load_node(path=DEFAULT_PATH):
     return Node(load(path))

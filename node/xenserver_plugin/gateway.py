@@ -181,15 +181,14 @@ def ensure_ip_forward(run):
 
 
 def ensure(run, himn, management, storage):
-    """Forwarding, NAT, console forward and their persistence; management/storage are astute Endpoints."""
+    """Forwarding, NAT, console forward and their persistence; management/storage are astute Endpoints.
+
+    management is required (the task checked it with Node.require_management); storage may be None.
+    """
     bridges = []
     for endpoint in (storage, management):
         if endpoint is not None and endpoint.bridge not in bridges:
             bridges.append(endpoint.bridge)
-    if management is None:
-        raise OperatorError(
-            "This node has no management network address in its network_scheme.",
-            "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
     ensure_ip_forward(run)
     rules = gateway_rules(himn.nic, bridges) + console_rules(himn.nic, management)
     for rule in rules:

@@ -61,12 +61,11 @@ def require_service_groups(node):
         ini.require_group(ceilometer.GROUP, "Ceilometer")
 
 
-def deploy(run, node, dom0, himn):
+def deploy(run, node, dom0, himn, settings, private_nic):
     """Facts that can fail on the operator's side first (XenAPI login, private VIF, pack, groups, a writable
     place for the XenAPI SDK), then the Dom0 plugins (a missing or broken set fails before anything else is
-    touched), then the rest."""
-    settings = node.settings
-    nic, physnet = node.require_private_nic()
+    touched), then the rest. settings and private_nic (nic, physnet) are what body() read from the node."""
+    nic, physnet = private_nic
     private_bridge = neutron.private_dom0_bridge(dom0, nic)
     pack = suppack.Pack.load()      # the pack the plugin ships: a broken plugin install fails first
     require_service_groups(node)
@@ -87,16 +86,13 @@ def deploy(run, node, dom0, himn):
 def body(args, data):
     node = astute.Node(data)
     settings = node.settings          # plugin section and credentials first: clear error, no change
-    node.require_private_nic()
-    if node.management is None:
-        raise OperatorError(
-            "This node has no management network address in its network_scheme.",
-            "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
+    private_nic = node.require_private_nic()
+    node.require_management()
     himn = gateway.find_himn_link()
     run = steps.Run(dry_run=args.dry_run)
     dom0 = open_dom0(settings)
     try:
-        deploy(run, node, dom0, himn)
+        deploy(run, node, dom0, himn, settings, private_nic)
     finally:
         dom0.close()
     return run.summary()
