@@ -5,7 +5,8 @@ from pyroute2 import NetNS
 
 from lab.host import LabHost
 from lab.paths import FILES, REPO, node_python, tooling_python
-from lab.spec import HIMN_ADDRESS, HIMN_BRIDGE, HostSpec, himn_segment
+from lab.spec import HIMN_ADDRESS, HostSpec, himn_segment
+from lab.xenserver.config import HIMN_BRIDGE
 
 HOST_JSON = "/etc/lab-xenserver/host.json"
 STATE_JSON = "/var/lib/lab-xenserver/state.json"

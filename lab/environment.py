@@ -19,12 +19,12 @@ import yaml
 from lab import defaultenv
 from lab.errors import LabError
 from lab.netconfig import NetconfigError, NodeNetwork, build
+from lab.xenserver.config import HIMN_BRIDGE
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PLUGIN_NAME = "fuel-plugin-xenserver"
 PLUGIN_DIR_NAME = "fuel-plugin-xenserver-4.0"
 PLUGIN_SCRIPTS_PATH = f"/etc/fuel/plugins/{PLUGIN_DIR_NAME}/"
-HIMN_BRIDGE = "xenapi"
 XENSERVER_VERSIONS = {"6.5": "6.5.0", "7.0": "7.0.0", "7.1": "7.1.0"}
 REQUIRED_HOTFIXES = {"6.5.0": ["XS65ESP1013"], "7.0.0": [], "7.1.0": []}
 SR_TYPES = ("ext", "nfs", "lvm")

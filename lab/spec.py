@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from lab.xenserver.config import HIMN_BRIDGE
+
 HostKind = Literal["dom0", "node"]
 NodePython = Literal["2.7", "3"]
 
@@ -23,7 +25,6 @@ NIC_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 SEGMENT_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
-HIMN_BRIDGE = "xenapi"
 HIMN_ADDRESS = "169.254.0.1"
 # What XenServer's HIMN DHCP hands out: start, end, netmask (the router is always Dom0's HIMN address).
 HIMN_DHCP_RANGE = ("169.254.0.2", "169.254.255.254", "255.255.0.0")

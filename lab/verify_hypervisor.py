@@ -24,7 +24,7 @@ from lab.fuellab import FuelLab, NodeInfo
 from lab.paths import REPO, WORK
 from lab.verify import Check
 from lab.xenserver.calllog import Call, read_calls, unanswered
-from lab.xenserver.config import GIB, MIB, HostConfig
+from lab.xenserver.config import GIB, HIMN_BRIDGE, MIB, HostConfig
 
 NOVA_VENV = WORK / "venv-nova27"
 NOVA_PYTHON = NOVA_VENV / "bin" / "python"
@@ -37,7 +37,7 @@ ROOTWRAP = NOVA_VENV / "bin" / "neutron-rootwrap-xen-dom0"
 ROOTWRAP_CONF = "/etc/neutron/rootwrap.conf"
 CALL_LOG = str(Path(STATE_JSON).parent / "calls.log")
 HYPERVISOR_TYPE = "XenServer"
-DOM0_LINK = "xenapi"  # the HIMN bridge: a link only Dom0 has
+DOM0_LINK = HIMN_BRIDGE  # a link only Dom0 has
 LOCALLY_REFUSED = ["cat", "/etc/shadow"]  # in no Neutron filter
 DOM0_REFUSED = ["iptables", "-S"]  # in Neutron's filters, not in netwrap's ALLOWED_CMDS
 RC_XENAPI_ERROR = 96  # neutron-rootwrap-xen-dom0's exit code when Dom0 (XenAPI) said no

@@ -9,7 +9,7 @@ import uuid as uuidlib
 from pathlib import Path
 from typing import Any
 
-from lab.xenserver.config import MIB, HostConfig, new_uuid
+from lab.xenserver.config import HIMN_BRIDGE, MIB, HostConfig, new_uuid
 from lab.xenserver.schema import FIELDS, NULL_REF, new_record
 
 Record = dict[str, Any]
@@ -261,7 +261,7 @@ def build_state(config: HostConfig) -> State:
                             currently_attached=True)
             state.link("VM", vm, "VIFs", vif)
             state.link("network", network, "VIFs", vif)
-            if vif_conf.bridge == "xenapi":
+            if vif_conf.bridge == HIMN_BRIDGE:
                 state.get("VM", vm)["xenstore_data"]["vm-data/himn_mac"] = vif_conf.mac
     state.get("SR", sr)["virtual_allocation"] = str(virtual_allocation)
     used = sum(int(state.get("VM", ref)["memory_target"]) for ref in state.get("host", host)["resident_VMs"])
