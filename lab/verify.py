@@ -24,8 +24,8 @@ import yaml
 
 from lab.fuellab import FuelLab, NodeInfo, Probe, lab_hooks
 from lab.openstack.config import vip
+from lab.spec import HIMN_ADDRESS
 
-HIMN_ADDRESS = "169.254.0.1"
 CURL_TIMEOUT = "3"
 
 
