@@ -6,15 +6,12 @@ plugin (`dom0_plugin_version.py` since os-xenapi / Nova Pike, `nova_plugin_versi
 import ast
 import hashlib
 import os
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import REPO
+from builder import REPO, wheels
 
-DOWNLOADS = REPO / ".work" / "downloads"
 REQUIREMENTS = REPO / "requirements" / "dom0-plugins.txt"
 SOURCE_VARIABLE = "DOM0_PLUGINS_SRC"
 WHEEL_PLUGINS_DIR = "os_xenapi/dom0/etc/xapi.d/plugins/"
@@ -84,35 +81,12 @@ def from_wheel(wheel: Path, source: str) -> PluginSet:
     return plugin_set(files, source)
 
 
-def download_wheel(requirements: Path = REQUIREMENTS, downloads: Path = DOWNLOADS) -> Path:
-    """pip download of the pinned wheel, its hash checked by pip (--require-hashes); cached in .work/downloads."""
-    pinned = next(line.split()[0] for line in requirements.read_text().splitlines()
-                  if line.strip() and not line.startswith("#"))
-    name, version = pinned.split("==")
-    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
-    wheels = sorted(downloads.glob(pattern))
-    if not wheels:
-        downloads.mkdir(parents=True, exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--only-binary=:all:",
-               "-q", "-d", str(downloads), "-r", str(requirements)]
-        result = subprocess.run(pip, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise PluginSourceError(f"cannot download {pinned} from PyPI ({requirements.name}): "
-                                    f"{result.stderr.strip()[-500:]}")
-        wheels = sorted(downloads.glob(pattern))
-    if len(wheels) != 1:
-        raise PluginSourceError(f"expected one {pattern} in {downloads}, found {len(wheels)}")
-    verify_hash(wheels[0], requirements)
-    return wheels[0]
-
-
-def verify_hash(wheel: Path, requirements: Path) -> None:
-    """pip checked the hash when downloading; check again, as the cached file may have changed since."""
-    expected = {part.split(":", 1)[1] for line in requirements.read_text().splitlines()
-                for part in line.split() if part.startswith("--hash=sha256:")}
-    actual = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    if actual not in expected:
-        raise PluginSourceError(f"{wheel} has sha256 {actual}, not the one pinned in {requirements.name}")
+def download_wheel(requirements: Path = REQUIREMENTS, downloads: Path = wheels.DOWNLOADS) -> Path:
+    """The pinned os-xenapi wheel, hash-checked (builder.wheels); cached in .work/downloads."""
+    try:
+        return wheels.download(requirements, downloads)
+    except wheels.WheelError as error:
+        raise PluginSourceError(str(error)) from error
 
 
 def from_pypi() -> PluginSet:

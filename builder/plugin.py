@@ -11,11 +11,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-from builder import PLUGIN_NAME, REPO, version
+from builder import PLUGIN_NAME, REPO, version, wheels
 
 WORK = REPO / ".work"
 STAGE = WORK / "build" / PLUGIN_NAME
-DOWNLOADS = WORK / "downloads"
+VENDOR_REQUIREMENTS = REPO / "requirements" / "vendor.txt"
 # Build products of other steps (Dom0 supplemental pack, TestVM image) laid over the staged tree.
 ARTIFACTS = WORK / "artifacts" / "plugin"
 # Repository files that are not part of the plugin.
@@ -58,15 +58,11 @@ def copy_sources(source: Path, target: Path) -> None:
 
 def vendor_xenapi(scripts: Path) -> None:
     """Unpack the hash-pinned XenAPI wheel (requirements/vendor.txt) next to the entry points."""
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(DOWNLOADS.glob("XenAPI-*.whl"))
-    if not wheels:
-        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--only-binary=:all:",
-               "-q", "-d", str(DOWNLOADS), "-r", str(REPO / "requirements" / "vendor.txt")]
-        if subprocess.run(pip, check=False).returncode != 0:
-            sys.exit("cannot download the XenAPI SDK from PyPI (requirements/vendor.txt): is the index reachable?")
-        wheels = sorted(DOWNLOADS.glob("XenAPI-*.whl"))
-    with zipfile.ZipFile(wheels[-1]) as wheel:
+    try:
+        xenapi = wheels.download(VENDOR_REQUIREMENTS)
+    except wheels.WheelError as error:
+        sys.exit(f"cannot vendor the XenAPI SDK: {error}")
+    with zipfile.ZipFile(xenapi) as wheel:
         for name in wheel.namelist():
             if name.startswith("XenAPI/"):
                 wheel.extract(name, scripts)
