@@ -19,6 +19,7 @@ import yaml
 from lab import defaultenv
 from lab.errors import LabError
 from lab.netconfig import NetconfigError, NodeNetwork, build
+from lab.spec import himn_segment
 from lab.xenserver.config import HIMN_BRIDGE
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -228,7 +229,7 @@ def _node(file_name: str, data: dict[str, Any], password: str, plugin: dict[str,
         raise FixturesError(f"{file_name}: compute node {uid} has no NIC free of Fuel networks for the HIMN")
     nics = [NodeNic(nic, macs[nic], _segment(nic)) for nic in network.physical_nics if nic != himn]
     if himn:
-        nics.append(NodeNic(himn, macs[himn], f"himn-{dom0_name(uid)}"))
+        nics.append(NodeNic(himn, macs[himn], himn_segment(dom0_name(uid))))
     if VLANS_AS_SEGMENTS:
         nics += [NodeNic(vlan.name, _vlan_mac(macs[vlan.parent], vlan.vid), _segment(vlan.name))
                  for vlan in network.vlans]
@@ -340,6 +341,6 @@ def lab_spec(env: Environment, prefix: str, python: str = "2.7") -> Any:
              for node in env.nodes]
     for xenhost in env.xenhosts:
         port, mac = xenhost.himn_port
-        hosts.append(HostSpec(name=xenhost.name, kind="dom0", nics=[Nic(port, mac, f"himn-{xenhost.name}")],
+        hosts.append(HostSpec(name=xenhost.name, kind="dom0", nics=[Nic(port, mac, himn_segment(xenhost.name))],
                               xenserver=xenhost.host_config(env.password), root_password=env.password))
     return LabSpec(prefix=prefix, hosts=hosts)

@@ -26,6 +26,7 @@ MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 SEGMENT_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 HIMN_ADDRESS = "169.254.0.1"
+HIMN_SEGMENT_PREFIX = "himn-"
 # What XenServer's HIMN DHCP hands out: start, end, netmask (the router is always Dom0's HIMN address).
 HIMN_DHCP_RANGE = ("169.254.0.2", "169.254.255.254", "255.255.0.0")
 
@@ -35,7 +36,7 @@ class SpecError(ValueError):
 
 
 def himn_segment(dom0_name: str) -> str:
-    return f"himn-{dom0_name}"
+    return f"{HIMN_SEGMENT_PREFIX}{dom0_name}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class HostSpec:
         """Dom0: its port on its own HIMN; node: its NIC on any HIMN segment (it is a compute VM)."""
         for nic in self.nics:
             if (self.kind == "dom0" and nic.segment == himn_segment(self.name)) or (
-                    self.kind == "node" and nic.segment.startswith("himn-")):
+                    self.kind == "node" and nic.segment.startswith(HIMN_SEGMENT_PREFIX)):
                 return nic
         return None
 
