@@ -23,8 +23,7 @@ from lab.deploy import TaskResult
 from lab.environment import SR_TYPES, HostChoice, parse_versions
 from lab.errors import LabError
 from lab.host import HostCommandError
-
-DEFAULT_PREFIX = "fxl"
+from lab.spec import DEFAULT_PREFIX
 
 
 def main(argv: list[str] | None = None) -> int:
