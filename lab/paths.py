@@ -10,6 +10,7 @@ STATE_ROOT = WORK / "lab"
 FILES = Path(__file__).resolve().parent / "files"
 NODE_VENV = WORK / "venv-node27"
 TOOLING_VENV = WORK / "venv"
+NOVA_VENV = WORK / "venv-nova27"  # Nova/Neutron Train (requirements/nova-train.txt, `make venvs`)
 
 
 def tooling_python() -> Path:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from lab.fuellab import FuelLab
-from lab.paths import WORK
+from lab.paths import NOVA_VENV
 
-FILTERS_SOURCE = WORK / "venv-nova27" / "etc" / "neutron" / "rootwrap.d"
+FILTERS_SOURCE = NOVA_VENV / "etc" / "neutron" / "rootwrap.d"
 FILTERS_DIR = "/etc/neutron/rootwrap.d"
 
 

@@ -21,12 +21,11 @@ from typing import Any
 
 from lab.dom0 import HOST_JSON, STATE_JSON
 from lab.fuellab import FuelLab, NodeInfo
-from lab.paths import REPO, WORK
+from lab.paths import NOVA_VENV, REPO
 from lab.verify import Check
 from lab.xenserver.calllog import Call, read_calls, unanswered
 from lab.xenserver.config import GIB, HIMN_BRIDGE, MIB, HostConfig
 
-NOVA_VENV = WORK / "venv-nova27"
 NOVA_PYTHON = NOVA_VENV / "bin" / "python"
 CHECKS_DIR = REPO / "lab" / "openstack_checks"
 HARNESS = CHECKS_DIR / "nova_driver.py"
