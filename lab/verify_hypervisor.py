@@ -23,7 +23,7 @@ from lab.dom0 import HOST_JSON, STATE_JSON
 from lab.fuellab import FuelLab, NodeInfo
 from lab.paths import NOVA_VENV, REPO
 from lab.verify import Check
-from lab.xenserver.calllog import Call, read_calls, unanswered
+from lab.xenserver.calllog import CALL_LOG_NAME, Call, read_calls, unanswered
 from lab.xenserver.config import GIB, HIMN_BRIDGE, MIB, HostConfig
 
 NOVA_PYTHON = NOVA_VENV / "bin" / "python"
@@ -34,7 +34,7 @@ TEST_ONLY_CONF = CHECKS_DIR / "test-only-no-guest-kernel.conf"
 NOVA_CONFS = ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf"]
 ROOTWRAP = NOVA_VENV / "bin" / "neutron-rootwrap-xen-dom0"
 ROOTWRAP_CONF = "/etc/neutron/rootwrap.conf"
-CALL_LOG = str(Path(STATE_JSON).parent / "calls.log")
+CALL_LOG = str(Path(STATE_JSON).parent / CALL_LOG_NAME)
 HYPERVISOR_TYPE = "XenServer"
 DOM0_LINK = HIMN_BRIDGE  # a link only Dom0 has
 LOCALLY_REFUSED = ["cat", "/etc/shadow"]  # in no Neutron filter

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+CALL_LOG_NAME = "calls.log"  # in the directory of the server's state file
 # Answers that mean "the lab could not answer", not "XenServer said no".
 NOT_ANSWERED = ("MESSAGE_METHOD_UNKNOWN", "INTERNAL_ERROR", "MESSAGE_PARAMETER_COUNT_MISMATCH")
 

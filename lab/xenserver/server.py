@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from lab.xenserver.api import LOCAL_SESSION_MARK, ServerSettings, XenAPIService, local_session_path
+from lab.xenserver.calllog import CALL_LOG_NAME
 from lab.xenserver.config import HostConfig
 from lab.xenserver.state import State
 
@@ -102,7 +103,7 @@ def build_server(
         dom0_python = os.path.abspath(dom0_python)
     settings = ServerSettings(
         plugins_dir=plugins_dir, dom0_python=dom0_python, state_path=state_path,
-        call_log=state_path.parent / "calls.log", dom0_root=dom0_root,
+        call_log=state_path.parent / CALL_LOG_NAME, dom0_root=dom0_root,
     )
     service = XenAPIService(config, state, settings)
     server = XenAPIServer(listen, service)
