@@ -1,8 +1,9 @@
 """Fakes for the compute post-deployment tests: the node's commands, Dom0 over SSH, XenAPI records.
 
 FakeNode answers the commands the modules run on the compute VM (iptables with real -C/-A/-I/-save
-semantics, sysctl, ip, service). FakeDom0 has the C3 interface; its shell commands run for real under a
-temporary root (absolute path arguments are re-rooted), so the Dom0 write/read scripts are exercised.
+semantics, sysctl, ip as Ubuntu 14.04's iproute2 answers himn.LocalNetwork, service). FakeDom0 has the
+C3 interface; its shell commands run for real under a temporary root (absolute path arguments are
+re-rooted), so the Dom0 write/read scripts are exercised.
 """
 import os
 import subprocess
@@ -80,15 +81,35 @@ class FakeNode(object):
         return Result(argv)
 
     def _ip(self, argv):
+        if argv[1:] == ["-j", "-d", "addr", "show"]:
+            return Result(argv, 255, err='Option "-j" is unknown, try "ip -help".\n')  # iproute2 of Ubuntu 14.04
         if argv[1:] == ["-o", "-4", "addr", "show"]:
             return Result(argv, out=self.ip_addr)
-        if argv[1:4] == ["-o", "link", "show"]:
-            nic = argv[-1]
-            if nic not in self.macs:
-                return Result(argv, 1, err='Device "%s" does not exist.' % nic)
-            return Result(argv, out="4: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP "
-                                    "qlen 1000\\    link/ether %s brd ff:ff:ff:ff:ff:ff\n" % (nic, self.macs[nic]))
+        if argv[1:] == ["-o", "-d", "link", "show"]:
+            return Result(argv, out=self.ip_link())
         return Result(argv, 1, err="unsupported")
+
+    def ip_link(self):
+        """`ip -o -d link show`: every interface ip_addr names, then the NICs of macs (other MACs made up)."""
+        indexes = {}
+        for line in self.ip_addr.splitlines():
+            fields = line.split()
+            if len(fields) >= 2:
+                indexes.setdefault(fields[1], int(fields[0].rstrip(":")))
+        for name in sorted(self.macs):
+            indexes.setdefault(name, max(list(indexes.values()) + [1]) + 1)
+        lines = []
+        for name, index in sorted(indexes.items(), key=lambda item: item[1]):
+            if name == "lo":
+                lines.append("%d: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT "
+                             "group default\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00" % index)
+                continue
+            mac = self.macs.get(name, "00:16:3e:00:01:%02x" % index)
+            kind = " \\    bridge" if name.startswith("br-") else ""
+            lines.append("%d: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT "
+                         "group default qlen 1000\\    link/ether %s brd ff:ff:ff:ff:ff:ff%s"
+                         % (index, name, mac, kind))
+        return "".join(line + "\n" for line in lines)
 
     def _service(self, argv):
         self.restarts.append(argv[1])

@@ -2,12 +2,12 @@ import pytest
 from post_fakes import FakeNode
 from runs import make_run
 
-from xenserver_plugin import astute, gateway, system
+from xenserver_plugin import astute, gateway, himn, system
 from xenserver_plugin.errors import OperatorError
 
 MGMT = astute.Endpoint("br-mgmt", "192.168.0.8/24")
 STORAGE = astute.Endpoint("br-storage", "192.168.1.6/24")
-HIMN = gateway.HimnLink("eth3", "169.254.0.2")
+HIMN = himn.HimnLink("eth3", "00:16:3e:00:01:07", "169.254.0.2/16")
 
 
 @pytest.fixture
@@ -96,6 +96,15 @@ def test_same_bridge_for_storage_and_management_is_natted_once(node):
 def test_himn_link_from_ip_o_addr(node):
     link = gateway.find_himn_link()
     assert (link.nic, link.address) == ("eth3", "169.254.0.2")
+    assert isinstance(link, himn.HimnLink) and link.cidr == "169.254.0.2/16"
+    assert ["ip", "-o", "-d", "link", "show"] in node.calls  # the links as the pre-deployment task reads them
+
+
+def test_dom0_address_held_by_the_node_is_not_the_himn_link(node):
+    node.ip_addr = ("1: lo    inet 127.0.0.1/8 scope host lo\n"
+                    "3: eth1    inet 169.254.0.1/16 scope global eth1\n"
+                    "7: eth3    inet 169.254.0.2/16 scope global eth3\n")
+    assert gateway.find_himn_link().nic == "eth3"
 
 
 def test_no_himn_address_is_an_operator_error(node):

@@ -6,7 +6,7 @@ import pytest
 from post_fakes import FakeDom0, FakeNode
 from runs import make_run
 
-from xenserver_plugin import astute, ini, neutron, system
+from xenserver_plugin import astute, himn, ini, neutron, system
 from xenserver_plugin.errors import OperatorError
 
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
@@ -108,7 +108,13 @@ def test_linux_bridge_allowed_on_xenserver_65_only(node, tmp_path):
         assert again.changes == []
 
 
+def parse_mac(ip_o_link_output):
+    """The private NIC's MAC as neutron reads it: himn's link parser, then only an Ethernet MAC."""
+    [link] = himn.parse_ip_oneline(ip_o_link_output, "")
+    return neutron.ether_mac(link)
+
+
 def test_parse_mac():
     line = "3: eth2: <BROADCAST> mtu 1500 qdisc noop state DOWN\\    link/ether 00:16:3E:AA:BB:02 brd ff:ff:ff:ff:ff:ff"
-    assert neutron.parse_mac(line) == "00:16:3e:aa:bb:02"
-    assert neutron.parse_mac("1: lo: <LOOPBACK> mtu 65536\\    link/loopback 00:00:00:00:00:00") is None
+    assert parse_mac(line) == "00:16:3e:aa:bb:02"
+    assert parse_mac("1: lo: <LOOPBACK> mtu 65536\\    link/loopback 00:00:00:00:00:00") is None

@@ -9,7 +9,7 @@ persistence (iptables-persistent) restores them at boot.
 import os
 import re
 
-from xenserver_plugin import astute, files, system
+from xenserver_plugin import astute, files, himn, system
 from xenserver_plugin.errors import OperatorError
 from xenserver_plugin.himn import DOM0_ADDRESS, LINK_LOCAL
 
@@ -22,34 +22,15 @@ PERSISTENCE_TOOLS = ("/etc/init.d/iptables-persistent", "/usr/sbin/netfilter-per
 _IP_FORWARD_LINE = re.compile(r"^\s*net\.ipv4\.ip_forward\s*=.*$", re.MULTILINE)
 
 
-class HimnLink(object):
-    """The compute VM's NIC on the HIMN and its address there."""
-
-    def __init__(self, nic, address):
-        self.nic = nic
-        self.address = address
-
-    def __repr__(self):
-        return "HimnLink(%r, %r)" % (self.nic, self.address)
-
-
-def parse_ipv4_addresses(ip_o_output):
-    """[(interface, address, prefixlen)] from `ip -o -4 addr show`."""
-    found = []
-    for line in ip_o_output.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[2] == "inet":
-            address, _, prefixlen = fields[3].partition("/")
-            found.append((fields[1].rstrip(":").split("@")[0], address, int(prefixlen or 32)))
-    return found
-
-
-def find_himn_link():
-    """The interface holding an address in 169.254.0.0/16 (set up by the pre-deployment task)."""
-    output = system.run(["ip", "-o", "-4", "addr", "show"]).out
-    for nic, address, _ in parse_ipv4_addresses(output):
-        if astute.in_network(address, LINK_LOCAL) and address != DOM0_ADDRESS:
-            return HimnLink(nic, address)
+def find_himn_link(network=None):
+    """The himn.HimnLink of the interface holding an address in 169.254.0.0/16 (the pre-deployment task
+    brought it up), read from the links as himn.LocalNetwork sees them."""
+    network = network or himn.LocalNetwork(system.run)
+    for link in network.links():
+        for cidr in link.addresses:
+            address = cidr.split("/")[0]
+            if astute.in_network(address, LINK_LOCAL) and address != DOM0_ADDRESS:
+                return himn.HimnLink(link.name, link.mac, cidr)
     raise OperatorError(
         "No interface of this compute node has an address on the XenServer host-internal management "
         "network (%s)." % LINK_LOCAL,

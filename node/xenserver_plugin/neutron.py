@@ -3,7 +3,7 @@
 The agent's commands go through neutron-rootwrap-xen-dom0 -> XenAPI -> the `netwrap` Dom0 plugin; the
 private physnet maps to the Dom0 bridge of the XenServer network behind the compute VM's private NIC.
 """
-from xenserver_plugin import dom0_files, ini, services, system
+from xenserver_plugin import dom0_files, himn, ini, services, system
 from xenserver_plugin.dom0 import DOM0_URL, XENSERVER_7_PLATFORM
 from xenserver_plugin.errors import OperatorError
 
@@ -17,18 +17,15 @@ MODPROBE_DIR = "/etc/modprobe.d"
 BRIDGE_BLACKLIST_PREFIX = "blacklist-bridge"
 
 
-def parse_mac(ip_o_link_output):
-    """The MAC address in `ip -o link show dev NIC` output (lower case), or None."""
-    fields = ip_o_link_output.split()
-    for index, field in enumerate(fields[:-1]):
-        if field == "link/ether":
-            return fields[index + 1].lower()
-    return None
+def ether_mac(link):
+    """The Ethernet MAC of a himn.Link (lower case), or None for a loopback, tunnel or other non-Ethernet link."""
+    return (link.mac or None) if link.link_type == "ether" else None
 
 
-def nic_mac(nic):
-    result = system.run(["ip", "-o", "link", "show", "dev", nic], check=False)
-    mac = parse_mac(result.out) if result.returncode == 0 else None
+def nic_mac(nic, network=None):
+    """The MAC of the NIC, from the links as himn.LocalNetwork sees them."""
+    network = network or himn.LocalNetwork(system.run)
+    mac = next((ether_mac(link) for link in network.links() if link.name == nic), None)
     if not mac:
         raise OperatorError(
             "The private network NIC %s named by this node's network_scheme does not exist here." % nic,
