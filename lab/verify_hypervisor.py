@@ -13,7 +13,6 @@ The venv is built by `make` (requirements/nova-train.txt); without it both rows 
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,7 @@ from lab.dom0 import HOST_JSON, STATE_JSON
 from lab.fuellab import FuelLab, NodeInfo
 from lab.paths import NOVA_VENV, REPO
 from lab.verify import Check
-from lab.xenserver.calllog import CALL_LOG_NAME, Call, read_calls, unanswered
+from lab.xenserver.calllog import CALL_LOG_NAME, Call, parse_calls, unanswered_among
 from lab.xenserver.config import GIB, HIMN_BRIDGE, MIB, HostConfig
 
 NOVA_PYTHON = NOVA_VENV / "bin" / "python"
@@ -67,11 +66,8 @@ def dom0_config(lab: Any, node: NodeInfo) -> HostConfig:
 
 def dom0_calls(lab: Any, node: NodeInfo, since: float) -> tuple[list[Call], list[Call]]:
     """(all, unanswered) XenAPI calls Dom0's server logged since `since`."""
-    text = lab.host(node.dom0).run(["cat", CALL_LOG], check=False).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "calls.log"
-        path.write_text(text)
-        return read_calls(path, since), unanswered(path, since)
+    calls = parse_calls(lab.host(node.dom0).run(["cat", CALL_LOG], check=False).stdout, since)
+    return calls, unanswered_among(calls)
 
 
 def run_nova_driver(lab: Any, node: NodeInfo) -> dict[str, Any]:

@@ -22,12 +22,21 @@ class Call:
     error: str | None
 
 
-def read_calls(path: Path, since: float = 0.0) -> list[Call]:
-    if not path.exists():
-        return []
-    calls = [Call(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+def parse_calls(text: str, since: float = 0.0) -> list[Call]:
+    """The calls of a call log's text made at or after `since`."""
+    calls = [Call(**json.loads(line)) for line in text.splitlines() if line.strip()]
     return [call for call in calls if call.time >= since]
 
 
+def unanswered_among(calls: list[Call]) -> list[Call]:
+    return [call for call in calls if call.error in NOT_ANSWERED]
+
+
+def read_calls(path: Path, since: float = 0.0) -> list[Call]:
+    if not path.exists():
+        return []
+    return parse_calls(path.read_text(), since)
+
+
 def unanswered(path: Path, since: float = 0.0) -> list[Call]:
-    return [call for call in read_calls(path, since) if call.error in NOT_ANSWERED]
+    return unanswered_among(read_calls(path, since))
