@@ -85,11 +85,11 @@ def generate_test_plan(src: Path, inputs: Inputs) -> None:
 
 
 def generate_test_report(src: Path, inputs: Inputs) -> None:
-    node_pythons = [v for v in (report.interpreter_version(REPO / ".work" / "venv-node27" / "bin" / "python"),)
-                    if v]
-    _write(src / "generated" / "report.inc",
-           report.build_report(inputs.junit, inputs.lab_json, inputs.rpm_dir, inputs.version, REPO, node_pythons))
-    print(report.summary_line(*report.judge(inputs.junit, inputs.lab_json, REPO)[:2]), flush=True)
+    node_python = report.interpreter_version(REPO / ".work" / "venv-node27" / "bin" / "python")
+    judged = report.judge(inputs.junit, inputs.lab_json, REPO)
+    _write(src / "generated" / "report.inc", report.report_page(judged, bool(inputs.junit), inputs.rpm_dir,
+                                                                inputs.version, [node_python] if node_python else []))
+    print(report.summary_line(*judged[:2]), flush=True)
 
 
 DOCUMENTS = (

@@ -65,6 +65,10 @@ class CaseResult:
     evidence: list[str]
 
 
+# What judge() returns: every case's result, the runs' suites, and the lab run if one was given.
+Judged = tuple[list[CaseResult], list[Suite], LabRun | None]
+
+
 # --- reading the inputs -------------------------------------------------------------------------------------------
 
 def _nodeid(classname: str, name: str, file_attr: str | None, root: Path) -> str:
@@ -232,13 +236,19 @@ def _status(status: str) -> str:
     return f"**{status.upper()}**" if status == FAIL else status
 
 
+def run_totals(suites: list[Suite]) -> Counter:
+    """outcome -> count over every run: the report's totals and the terminal's summary line."""
+    totals: Counter = Counter()
+    for suite in suites:
+        totals.update(suite.counts)
+    return totals
+
+
 def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[str, str]],
            environment: list[tuple[str, str]], generated: dt.datetime) -> str:
     """The report body: package, environment, one row per case, totals."""
     case_totals = Counter(r.status for r in results)
-    test_totals: Counter = Counter()
-    for suite in suites:
-        test_totals.update(suite.counts)
+    tests = run_totals(suites)
     out = [f"Generated {generated:%Y-%m-%d %H:%M} UTC from the results listed below; do not edit.\n",
            rst.heading("Package under test", "-"),
            rst.list_table(None, package, widths=[25, 75]),
@@ -261,14 +271,14 @@ def render(results: list[CaseResult], suites: list[Suite], package: list[tuple[s
                             str(case_totals[NOT_RUN]), str(len(results)))], widths=[40, 15, 15, 15, 15]),
            "",
            rst.list_table(["", "passed", "failed", "error", "skipped", "total"],
-                          [("Automated tests (all runs)", *(str(test_totals[k]) for k in
+                          [("Automated tests (all runs)", *(str(tests[k]) for k in
                                                             ("passed", "failed", "error", "skipped")),
-                            str(sum(test_totals.values())))], widths=[40, 12, 12, 12, 12, 12])]
+                            str(sum(tests.values())))], widths=[40, 12, 12, 12, 12, 12])]
     return "\n".join(out)
 
 
 def judge(junit: list[Path], lab_json: Path | None, root: Path, cases_file: Path = plan.CASES_FILE
-          ) -> tuple[list[CaseResult], list[Suite], LabRun | None]:
+          ) -> Judged:
     """Read the results and judge every Test Plan case against them."""
     test_results: list[TestResult] = []
     suites: list[Suite] = []
@@ -283,9 +293,7 @@ def judge(junit: list[Path], lab_json: Path | None, root: Path, cases_file: Path
 def summary_line(results: list[CaseResult], suites: list[Suite]) -> str:
     """One line for the terminal, with the same numbers as the report's totals."""
     cases = Counter(r.status for r in results)
-    tests: Counter = Counter()
-    for suite in suites:
-        tests.update(suite.counts)
+    tests = run_totals(suites)
     return (f"Test Report: {cases[PASS]} pass, {cases[FAIL]} fail, {cases[NOT_RUN]} not run of {len(results)} "
             f"cases; tests: {tests['passed']} passed, {tests['failed']} failed, {tests['error']} error, "
             f"{tests['skipped']} skipped")
@@ -294,10 +302,16 @@ def summary_line(results: list[CaseResult], suites: list[Suite]) -> str:
 def build_report(junit: list[Path], lab_json: Path | None, output: Path, version: str | None, root: Path,
                  node_pythons: list[str], cases_file: Path = plan.CASES_FILE,
                  now: dt.datetime | None = None) -> str:
-    """Everything needed for the report page, from files: the one entry point docs.build calls."""
-    results, suites, lab = judge(junit, lab_json, root, cases_file)
-    preface = "" if junit else ("**No test results were given: every case shows as not run.** "
-                                "Run ``make report`` to produce a report from a real run.\n\n")
+    """Everything needed for the report page, from files."""
+    return report_page(judge(junit, lab_json, root, cases_file), bool(junit), output, version, node_pythons, now)
+
+
+def report_page(judged: Judged, have_results: bool, output: Path, version: str | None, node_pythons: list[str],
+                now: dt.datetime | None = None) -> str:
+    """The report page from results judge() already read (docs.build also prints their summary_line)."""
+    results, suites, lab = judged
+    preface = "" if have_results else ("**No test results were given: every case shows as not run.** "
+                                       "Run ``make report`` to produce a report from a real run.\n\n")
     return preface + render(results, suites, rpm_facts(output, version),
                             _environment_rows(lab, suites, node_pythons),
                             now or dt.datetime.now(dt.UTC))
