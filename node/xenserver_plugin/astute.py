@@ -74,12 +74,11 @@ def in_network(address, cidr):
 class Endpoint(object):
     """An address of the node on one of its bridges, e.g. br-mgmt 192.168.0.8/24."""
 
-    def __init__(self, bridge, cidr, gateway=None):
+    def __init__(self, bridge, cidr):
         address, _, prefixlen = cidr.partition("/")
         self.bridge = bridge
         self.address = address
         self.prefixlen = int(prefixlen or 32)
-        self.gateway = gateway
 
     @property
     def cidr(self):
@@ -94,15 +93,6 @@ class Endpoint(object):
     @property
     def netmask(self):
         return int_to_ip(prefix_mask(self.prefixlen))
-
-    def __eq__(self, other):
-        return isinstance(other, Endpoint) and (self.bridge, self.cidr) == (other.bridge, other.cidr)
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __hash__(self):
-        return hash((self.bridge, self.cidr))
 
     def __repr__(self):
         return "Endpoint(%r, %r)" % (self.bridge, self.cidr)
@@ -165,7 +155,7 @@ class NetworkScheme(object):
         for bridge, spec in sorted((self.raw.get("endpoints") or {}).items()):
             addresses = spec.get("IP") if isinstance(spec, dict) else None
             if isinstance(addresses, list) and addresses:
-                self.endpoints[bridge] = Endpoint(bridge, addresses[0], spec.get("gateway"))
+                self.endpoints[bridge] = Endpoint(bridge, addresses[0])
         self.roles = dict(self.raw.get("roles") or {})
         self.interfaces = sorted(self.raw.get("interfaces") or {})
         self.ports = []
@@ -219,7 +209,6 @@ class Node(object):
     def __init__(self, data):
         self.raw = data
         self.uid = str(data.get("uid", ""))
-        self.fqdn = data.get("fqdn")
         roles = data.get("roles") or data.get("role") or []
         self.roles = [roles] if isinstance(roles, six.string_types) else list(roles)
         self.network = NetworkScheme(data.get("network_scheme"))
@@ -262,6 +251,3 @@ class Node(object):
                 "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
         return self.management
 
-
-def load_node(path=DEFAULT_PATH):
-    return Node(load(path))

@@ -77,10 +77,6 @@ class Install(object):
                 raise self.error(error.strerror or error)
 
 
-def ensure(run, python=None, source=None):
-    Install(python, source).ensure(run)
-
-
 def importable(python=None):
     """Whether the node's Python imports XenAPI from outside the plugin directory."""
     code = "import sys; sys.path.pop(0); import XenAPI"  # not the plugin's copy in the working directory
