@@ -111,9 +111,10 @@ def from_tree(tree: Path) -> PluginSet:
         for path in sorted(directory.iterdir()):
             if not path.is_file() or path.name.endswith(SKIPPED_SUFFIXES) or path.name.startswith((".", "README")):
                 continue
-            if path.name in files and files[path.name] != path.read_bytes():
+            content = path.read_bytes()
+            if path.name in files and files[path.name] != content:
                 raise PluginSourceError(f"two different plugins named {path.name}: {origin[path.name]} and {path}")
-            files[path.name] = path.read_bytes()
+            files[path.name] = content
             origin[path.name] = path
     return plugin_set(files, f"source tree {tree}")
 
