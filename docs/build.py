@@ -74,9 +74,10 @@ def generate_user_guide(src: Path, inputs: Inputs) -> None:
     _write(generated / "incompatible.inc", settings_tables.incompatible_table(components))
     _write(generated / "compatible.inc", settings_tables.compatible_list(components))
     _write(generated / "component.inc", settings_tables.component_summary(components))
-    messages, problems = errors_catalogue.collect(NODE_PACKAGE)
+    trees = errors_catalogue.parse_package(NODE_PACKAGE)
+    messages, problems = errors_catalogue.collect(NODE_PACKAGE, trees)
     _write(generated / "errors.inc",
-           errors_catalogue.render(messages, problems, errors_catalogue.module_summaries(NODE_PACKAGE)))
+           errors_catalogue.render(messages, problems, errors_catalogue.module_summaries(NODE_PACKAGE, trees)))
     draw_diagram(src / "topology.dot", generated)
 
 

@@ -162,13 +162,23 @@ def _arguments(call: ast.Call) -> tuple[ast.expr | None, ast.expr | None]:
     return cause, fix
 
 
-def messages_in_file(path: Path, module: str, shared: dict[str, str] | None = None
+def parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def parse_package(package: Path) -> dict[Path, ast.Module]:
+    """Every module under `package` (a directory), parsed once for collect() and module_summaries()."""
+    return {path: parse(path) for path in sorted(package.rglob("*.py"))}
+
+
+def messages_in_file(path: Path, module: str, shared: dict[str, str] | None = None, tree: ast.Module | None = None
                      ) -> tuple[list[Message], list[str]]:
     """(messages, problems): a problem is a call whose cause or fix is not literal text, with its location.
 
     `shared` holds the package's module-level constants (for imported names); the file's own win.
+    `tree` is the file already parsed, if it was.
     """
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = parse(path) if tree is None else tree
     constants = {**(shared or {}), **_module_constants(tree)}
     found: list[Message] = []
     problems: list[str] = []
@@ -186,28 +196,28 @@ def messages_in_file(path: Path, module: str, shared: dict[str, str] | None = No
     return found, problems
 
 
-def collect(package: Path) -> tuple[list[Message], list[str]]:
+def collect(package: Path, trees: dict[Path, ast.Module] | None = None) -> tuple[list[Message], list[str]]:
     """Every OperatorError message under `package` (a directory), sorted by module and line."""
     messages: list[Message] = []
     problems: list[str] = []
-    paths = sorted(package.rglob("*.py"))
+    trees = parse_package(package) if trees is None else trees
     shared: dict[str, str] = {}
-    for path in paths:
-        shared.update(_module_constants(ast.parse(path.read_text(), filename=str(path))))
-    for path in paths:
+    for tree in trees.values():
+        shared.update(_module_constants(tree))
+    for path, tree in trees.items():
         module = path.relative_to(package).with_suffix("").as_posix()
-        found, bad = messages_in_file(path, module, shared)
+        found, bad = messages_in_file(path, module, shared, tree)
         messages.extend(found)
         problems.extend(bad)
     messages.sort(key=lambda m: (m.module, m.line))
     return messages, problems
 
 
-def module_summaries(package: Path) -> dict[str, str]:
+def module_summaries(package: Path, trees: dict[Path, ast.Module] | None = None) -> dict[str, str]:
     """module -> the first line of its docstring, which says what the module does for the operator."""
     summaries = {}
-    for path in sorted(package.rglob("*.py")):
-        docstring = ast.get_docstring(ast.parse(path.read_text(), filename=str(path))) or ""
+    for path, tree in (parse_package(package) if trees is None else trees).items():
+        docstring = ast.get_docstring(tree) or ""
         if docstring.strip():
             summaries[path.relative_to(package).with_suffix("").as_posix()] = docstring.strip().splitlines()[0]
     return summaries
@@ -245,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", type=Path, nargs="?", default=Path("node/xenserver_plugin"))
     args = parser.parse_args(argv)
-    messages, problems = collect(args.package)
-    print(render(messages, problems, module_summaries(args.package)))
+    trees = parse_package(args.package)
+    messages, problems = collect(args.package, trees)
+    print(render(messages, problems, module_summaries(args.package, trees)))
     return 0
 
 
