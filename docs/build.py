@@ -67,13 +67,13 @@ def draw_diagram(source: Path, target_dir: Path) -> None:
 
 def generate_user_guide(src: Path, inputs: Inputs) -> None:
     generated = src / "generated"
-    environment_config = PLUGIN / "environment_config.yaml"
-    components = PLUGIN / "components.yaml"
-    _write(generated / "settings.inc", settings_tables.settings_table(environment_config))
-    _write(generated / "restrictions.inc", settings_tables.restrictions_table(environment_config))
-    _write(generated / "incompatible.inc", settings_tables.incompatible_table(components))
-    _write(generated / "compatible.inc", settings_tables.compatible_list(components))
-    _write(generated / "component.inc", settings_tables.component_summary(components))
+    attributes = settings_tables.load_attributes(PLUGIN / "environment_config.yaml")
+    component = settings_tables.load_component(PLUGIN / "components.yaml")
+    _write(generated / "settings.inc", settings_tables.settings_table(attributes))
+    _write(generated / "restrictions.inc", settings_tables.restrictions_table(attributes))
+    _write(generated / "incompatible.inc", settings_tables.incompatible_table(component))
+    _write(generated / "compatible.inc", settings_tables.compatible_list(component))
+    _write(generated / "component.inc", settings_tables.component_summary(component))
     trees = errors_catalogue.parse_package(NODE_PACKAGE)
     messages, problems = errors_catalogue.collect(NODE_PACKAGE, trees)
     _write(generated / "errors.inc",

@@ -21,9 +21,18 @@ def _default(field: dict) -> str:
     return rst.literal(value)
 
 
-def settings_table(environment_config: Path) -> str:
+def load_attributes(environment_config: Path) -> dict:
+    """environment_config.yaml's attributes: the section's fields and its metadata."""
+    return yaml.safe_load(environment_config.read_text())["attributes"]
+
+
+def load_component(components: Path) -> dict:
+    """components.yaml's hypervisor component: the XenServer choice of the environment wizard."""
+    return next(c for c in yaml.safe_load(components.read_text()) if c["name"].startswith("hypervisor:"))
+
+
+def settings_table(attributes: dict) -> str:
     """One row per field of the plugin's Settings-tab section, in the order Fuel shows them (weight)."""
-    attributes = yaml.safe_load(environment_config.read_text())["attributes"]
     fields = sorted(((name, field) for name, field in attributes.items() if name != "metadata"),
                     key=lambda item: item[1].get("weight", 0))
     rows = []
@@ -37,9 +46,9 @@ def settings_table(environment_config: Path) -> str:
                           widths=[14, 16, 12, 10, 48])
 
 
-def restrictions_table(environment_config: Path) -> str:
+def restrictions_table(attributes: dict) -> str:
     """When Fuel disables the section, and the message it shows."""
-    metadata = yaml.safe_load(environment_config.read_text())["attributes"].get("metadata", {})
+    metadata = attributes.get("metadata", {})
     rows = [(rst.literal(r["condition"]), rst.escape(r.get("message", "")))
             for r in metadata.get("restrictions", [])]
     if not rows:
@@ -47,24 +56,18 @@ def restrictions_table(environment_config: Path) -> str:
     return rst.list_table(["Condition (Fuel expression)", "Message shown"], rows, widths=[60, 40])
 
 
-def _component(components: Path) -> dict:
-    return next(c for c in yaml.safe_load(components.read_text()) if c["name"].startswith("hypervisor:"))
-
-
-def incompatible_table(components: Path) -> str:
+def incompatible_table(component: dict) -> str:
     """The wizard choices that cannot be combined with XenServer, and why."""
-    rows = [(rst.literal(c["name"]), rst.escape(c.get("message", ""))) for c in _component(components)
-            .get("incompatible", [])]
+    rows = [(rst.literal(c["name"]), rst.escape(c.get("message", ""))) for c in component.get("incompatible", [])]
     return rst.list_table(["Component (Fuel 9.0 name)", "Why not with XenServer"], rows, widths=[35, 65])
 
 
-def compatible_list(components: Path) -> str:
+def compatible_list(component: dict) -> str:
     """The wizard choices known to work with XenServer."""
-    names = [c["name"] for c in _component(components).get("compatible", [])]
+    names = [c["name"] for c in component.get("compatible", [])]
     return "\n".join(f"* {rst.literal(name)}" for name in names) + "\n"
 
 
-def component_summary(components: Path) -> str:
-    component = _component(components)
+def component_summary(component: dict) -> str:
     return (f"The wizard shows the choice {rst.literal(component['name'])} as "
             f"**{rst.escape(component.get('label', ''))}**: {rst.escape(component.get('description', ''))}\n")

@@ -10,8 +10,8 @@ COMPONENTS = REPO / "plugin" / "components.yaml"
 
 def test_every_setting_and_restriction_is_shown():
     attributes = yaml.safe_load(ENVIRONMENT_CONFIG.read_text())["attributes"]
-    table = settings_tables.settings_table(ENVIRONMENT_CONFIG)
-    restrictions = settings_tables.restrictions_table(ENVIRONMENT_CONFIG)
+    table = settings_tables.settings_table(settings_tables.load_attributes(ENVIRONMENT_CONFIG))
+    restrictions = settings_tables.restrictions_table(settings_tables.load_attributes(ENVIRONMENT_CONFIG))
     for name, field in attributes.items():
         if name == "metadata":
             continue
@@ -22,7 +22,7 @@ def test_every_setting_and_restriction_is_shown():
 
 def test_every_incompatible_component_is_shown_with_its_reason():
     xenserver = next(c for c in yaml.safe_load(COMPONENTS.read_text()) if c["name"] == "hypervisor:xenserver")
-    table = settings_tables.incompatible_table(COMPONENTS)
+    table = settings_tables.incompatible_table(settings_tables.load_component(COMPONENTS))
     for entry in xenserver["incompatible"]:
         assert f"``{entry['name']}``" in table
         assert " ".join(entry["message"].split()).replace("*", "\\*") in table
@@ -33,4 +33,4 @@ def test_a_changed_file_changes_the_table(tmp_path):
     data = yaml.safe_load(ENVIRONMENT_CONFIG.read_text())
     data["attributes"]["username"]["label"] = "XenServer account"
     changed.write_text(yaml.safe_dump(data))
-    assert "XenServer account" in settings_tables.settings_table(changed)
+    assert "XenServer account" in settings_tables.settings_table(settings_tables.load_attributes(changed))
