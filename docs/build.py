@@ -122,6 +122,11 @@ def sphinx(document: Document, src: Path, builder: str, out: Path, version: str,
     return ""
 
 
+def pdf_name(document: Document, version: str) -> str:
+    """fuel-plugin-xenserver-<slug>-<version>.pdf in the output directory (version "*" globs every version)."""
+    return f"fuel-plugin-xenserver-{document.slug}-{version}.pdf"
+
+
 def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[str],
           staging: Path = STAGING) -> list[Path]:
     """Stage and build every document in every format; returns the products, raises BuildError on warnings."""
@@ -143,9 +148,9 @@ def build(documents: list[Document], out: Path, inputs: Inputs, formats: list[st
         if builder == "html":
             products.append(target / "index.html")
             continue
-        for older in out.glob(f"fuel-plugin-xenserver-{document.slug}-*.pdf"):
+        for older in out.glob(pdf_name(document, "*")):
             older.unlink()  # one version of each document, like the RPM in output/
-        pdf = out / f"fuel-plugin-xenserver-{document.slug}-{inputs.version}.pdf"
+        pdf = out / pdf_name(document, inputs.version)
         shutil.copyfile(target / f"{document.slug}.pdf", pdf)
         products.append(pdf)
     return products
@@ -156,7 +161,7 @@ def write_index(out: Path, version: str) -> Path:
     items = []
     for document in DOCUMENTS:
         html = out / document.slug / "index.html"
-        pdf = out / f"fuel-plugin-xenserver-{document.slug}-{version}.pdf"
+        pdf = out / pdf_name(document, version)
         links = [f'<a href="{p.relative_to(out)}">{label}</a>' for p, label in ((html, "HTML"), (pdf, "PDF"))
                  if p.is_file()]
         if links:
