@@ -250,4 +250,3 @@ class Node(object):
                 "This node has no management network address in its network_scheme.",
                 "Assign the Management network to one of the compute node's interfaces in Fuel and redeploy.")
         return self.management
-
