@@ -13,8 +13,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "rpmbuild": "rpm",
         "rpm2cpio": "rpm",
         "createrepo_c": "createrepo-c",
+        # fuel-plugin-builder checks for it and indexes the plugin's (empty) Ubuntu repository with it
         "dpkg-scanpackages": "dpkg-dev",
-        "cpio": "cpio",
         "xorriso": "xorriso",
     },
     "lab": {
@@ -33,6 +33,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "lspci": "pciutils",
         "memcached": "memcached",
         "qemu-img": "qemu-utils",
+        # lab.delivery and lab.xenserver.packs unpack RPMs (rpm2cpio | cpio)
+        "rpm2cpio": "rpm2cpio",
+        "cpio": "cpio",
     },
     # the XenServer TestVM image (builder/testvm.py) and its QEMU boot test
     "testvm": {
@@ -43,6 +46,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "e2fsck": "e2fsprogs",
         "qemu-img": "qemu-utils",
         "dpkg-deb": "dpkg",
+        "cpio": "cpio",
         "qemu-system-x86_64": "qemu-system-x86",
     },
     # packages of requirements/nova-train.txt that compile from source
