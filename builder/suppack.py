@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import REPO, dom0_plugins, iso, noarch_rpm
+from builder import REPO, dom0_plugins, iso, noarch_rpm, source_date_epoch
 
 PACK_NAME = "xenapi-plugins"
 ORIGINATOR = "openstack"
@@ -192,18 +192,13 @@ def build(plugins: dom0_plugins.PluginSet, out: Path, epoch: int = DEFAULT_EPOCH
     return metadata
 
 
-def source_date_epoch() -> int:
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    return int(value) if value else DEFAULT_EPOCH
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="directory for the ISOs and suppack.json")
     args = parser.parse_args(argv)
     try:
         plugins = dom0_plugins.load()
-        metadata = build(plugins, args.out, source_date_epoch())
+        metadata = build(plugins, args.out, source_date_epoch(DEFAULT_EPOCH))
     except (dom0_plugins.PluginSourceError, noarch_rpm.RpmBuildError, iso.IsoError, RuntimeError) as error:
         sys.exit(f"cannot build the supplemental pack: {error}")
     print(f"{args.out / metadata['legacy_iso']}\n{args.out / metadata['update_iso']}")

@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import REPO
+from builder import REPO, source_date_epoch
 
 WORK = REPO / ".work"
 DOWNLOADS = WORK / "downloads" / "testvm"
@@ -71,10 +71,6 @@ PYGRUB_PACKAGES = (
 
 # Xen PV front ends for XenServer, virtio and e1000 for the QEMU boot test; dependencies are added.
 MODULES = ("xen-netfront", "xen-blkfront", "virtio_pci", "virtio_net", "virtio_blk", "e1000")
-
-
-def epoch() -> int:
-    return int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
 
 
 def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -371,7 +367,7 @@ def pygrub(disk: Path, out: Path, tools: Path = WORK / "build" / f"pygrub-{XEN_V
 
 
 def build(out: Path, work: Path = BUILD) -> Path:
-    timestamp = epoch()
+    timestamp = source_date_epoch(DEFAULT_EPOCH)
     work.mkdir(parents=True, exist_ok=True)
     vmlinuz, modules = kernel_parts()
     busybox_root = extract(download(BUSYBOX), work / "busybox")
