@@ -5,6 +5,7 @@ by nova-consoleauth on one controller validates on any other behind the VIP. Pri
 Ceilometer is enabled: the `network.services.*` pollsters (LBaaS/VPNaaS/FWaaS, absent here) are excluded
 from the pipeline and the central agent is restarted through Pacemaker.
 """
+import copy
 import fnmatch
 import logging
 import time
@@ -111,7 +112,7 @@ def ensure_pipeline(run, path=PIPELINE_YAML):
     except yaml.YAMLError as error:
         raise OperatorError("%s is not valid YAML (%s)." % (path, error),
                             "Fix or restore the file (Fuel's ceilometer-controller task writes it).")
-    wanted = exclude_meters(yaml.safe_load(text))
+    wanted = exclude_meters(copy.deepcopy(current))
     return run.ensure("%s excludes the %s meters" % (path, EXCLUDED_METERS), wanted == current,
                       lambda: files.write_atomic(path, "---\n" + yaml.safe_dump(wanted, default_flow_style=False),
                                                  files.mode_of(path) or 0o640, files.group_of(path)))
