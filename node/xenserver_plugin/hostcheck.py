@@ -5,6 +5,7 @@ SUPPORTED is the one place that says which XenServer releases work and which hot
 import logging
 
 from xenserver_plugin.errors import OperatorError
+from xenserver_plugin.image_cache import default_sr
 
 LOG = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ def read_facts(dom0):
         pool_patch = api.host_patch.get_pool_patch(host_patch)
         if pool_patch and pool_patch != NULL_REF:
             hotfixes.add(api.pool_patch.get_name_label(pool_patch))
-    pool = api.pool.get_all()[0]
-    sr = api.pool.get_default_SR(pool)
+    sr = default_sr(api)
     if not sr or sr == NULL_REF:
         sr_type, sr_name = None, None
     else:
