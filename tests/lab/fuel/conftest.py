@@ -1,5 +1,4 @@
 """Fuel-side lab tests: a lab per module (real namespaces; root needed, skipped otherwise)."""
-import os
 import secrets
 import shutil
 from pathlib import Path
@@ -8,6 +7,7 @@ import pytest
 
 from lab import delivery, fuellab, runtime
 from lab.environment import HostChoice
+from tests.lab.conftest import needs_root  # noqa: F401 (the fuel tests import it from here)
 from tests.paths import FIXTURES
 
 XS_HA = FIXTURES / "nailgun" / "xs-ha"
@@ -17,12 +17,6 @@ def unique_prefix(tag: str) -> str:
 
 
 SMALL_PREFIX = unique_prefix("s")  # tests take it from the fixture's lab (this module may be imported twice)
-NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts"
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason=NOT_ROOT)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "lab: brings up lab namespaces (needs root); skipped when not root")
 
 
 def xs_ha_subset(directory: Path, *names: str) -> Path:

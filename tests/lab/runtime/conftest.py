@@ -1,23 +1,7 @@
 """Lab runtime tests: real namespaces, links and services; they need root and clean up after themselves."""
 import os
 
-import pytest
-
 from lab import namespaces
-
-NOT_ROOT = "lab tests need root: they create network namespaces, veths and mounts (run the suite as root)"
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "lab: brings up lab namespaces (needs root); skipped when not root")
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.geteuid() == 0:
-        return
-    for item in items:
-        if "lab" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason=NOT_ROOT))
 
 
 def leftovers(prefix: str, state_dir) -> list[str]:
