@@ -9,20 +9,21 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import XenAPI
 
+from builder import dom0_plugins, wheels
 from lab.xenserver.config import HostConfig
 from lab.xenserver.server import XenAPIServer, build_server
 from lab.xenserver.xe import main as xe_main
-from tests.paths import PY27, REPO, WORK
+from tests.paths import PY27, REPO
 
 PASSWORD = "lab-XS-pw-9d1e"
-OS_XENAPI_WHEELS = sorted(WORK.glob("downloads/os_xenapi-*.whl"))
+# the pinned os-xenapi wheel, if the supplemental-pack build has downloaded it
+OS_XENAPI_WHEELS = wheels.cached(dom0_plugins.REQUIREMENTS)
 NOVA_PLUGINS = ["dom0_plugin_version.py", "xenhost.py", "netwrap.py", "utils.py", "dom0_pluginlib.py"]
 COMPUTE_VIFS = [("0", "52:54:00:aa:00:01", "xenbr0"), ("1", "52:54:00:aa:00:02", "xenbr1"),
                 ("2", "52:54:00:aa:00:03", "xenapi")]
@@ -129,7 +130,6 @@ def prepare_root(root: Path) -> None:
 def start_xs(tmp_path, monkeypatch):
     """Factory: an in-process server (thread) for a host config; stopped at teardown."""
     servers: list[XenAPIServer] = []
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
 
     def start(config: HostConfig | None = None, name: str = "xs") -> LabXenServer:
         root = tmp_path / name
@@ -171,9 +171,9 @@ def nova_plugins(xs):
     """os-xenapi's Dom0 plugins (from the wheel the pack build downloads) in the host's plugins dir."""
     if not OS_XENAPI_WHEELS:
         pytest.skip("no os-xenapi wheel in .work/downloads (the supplemental-pack build downloads it)")
-    with zipfile.ZipFile(OS_XENAPI_WHEELS[-1]) as wheel:
-        for name in NOVA_PLUGINS:
-            target = xs.plugins_dir / name
-            target.write_bytes(wheel.read(f"os_xenapi/dom0/etc/xapi.d/plugins/{name}"))
-            target.chmod(0o755)
+    plugins = dom0_plugins.from_pypi().files  # the cached wheel, its hash checked: nothing is downloaded
+    for name in NOVA_PLUGINS:
+        target = xs.plugins_dir / name
+        target.write_bytes(plugins[name])
+        target.chmod(0o755)
     return xs
