@@ -11,9 +11,12 @@ FPB_VENV := $(WORK)/venv-fpb
 NODE_VENV := $(WORK)/venv-node27
 PYTHON := $(VENV)/bin/python
 
+# As builder.version makes them (without its venv): plugin/metadata.yaml's version template (4.0.@REV@) with the
+# number of commits as revision, and fpb's RPM name fuel-plugin-xenserver-<major.minor>-<version>-1.noarch.rpm.
 REV := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
-VERSION := 4.0.$(REV)
-RPM := output/fuel-plugin-xenserver-4.0-$(VERSION)-1.noarch.rpm
+VERSION := $(subst @REV@,$(REV),$(shell sed -n 's/^version://p' plugin/metadata.yaml | tr -d "'\" "))
+MAJOR_MINOR := $(shell echo '$(VERSION)' | cut -d. -f1-2)
+RPM := output/fuel-plugin-xenserver-$(MAJOR_MINOR)-$(VERSION)-1.noarch.rpm
 DOCS_SOURCES := $(shell git ls-files -co --exclude-standard docs plugin/environment_config.yaml plugin/components.yaml node/xenserver_plugin)
 DOCS_STAMP := $(WORK)/docs/.built-$(VERSION)
 PLUGIN_SOURCES := $(shell git ls-files -co --exclude-standard plugin node/xenserver_plugin builder requirements/vendor.txt)
