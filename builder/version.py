@@ -34,7 +34,3 @@ def major_minor(version: str) -> str:
 def rpm_name(version: str) -> str:
     """fpb's package file name: <name>-<major.minor>-<version>-1.noarch.rpm."""
     return f"fuel-plugin-xenserver-{major_minor(version)}-{version}-1.noarch.rpm"
-
-
-if __name__ == "__main__":
-    print(plugin_version())
